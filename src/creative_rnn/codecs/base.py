@@ -1,0 +1,106 @@
+"""The codec interface: everything a domain must provide, and nothing more.
+
+Training, checkpoints and sampling only ever see integer ids and this interface; a new
+domain is one new file in ``codecs/`` registered by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import SamplingError
+from .vocab import Vocabulary
+
+
+class Codec:
+    """Turns domain items (a string, a tune, a performance) into token ids and back.
+
+    Subclasses set ``name`` and implement ``tokenize``/``detokenize`` (item <-> tokens) and
+    ``read``/``write`` (file <-> item). The vocabulary is built from a corpus by ``fit``.
+    """
+
+    name = ""
+    file_suffix = ".txt"
+
+    def __init__(self, **options: Any):
+        self.options = dict(options)
+        self.vocab: Vocabulary | None = None
+
+    # --- domain hooks -------------------------------------------------------------------
+    def tokenize(self, item: Any) -> list[str]:
+        raise NotImplementedError
+
+    def detokenize(self, tokens: Sequence[str]) -> Any:
+        raise NotImplementedError
+
+    def read(self, path: str | Path) -> Any:
+        raise NotImplementedError
+
+    def write(self, item: Any, path: str | Path) -> None:
+        raise NotImplementedError
+
+    def render(self, item: Any) -> str:
+        """A terminal-friendly view of an item."""
+        return str(item)
+
+    def logits_processors(self, **options: Any) -> list:
+        """Domain constraints applied at sampling time (e.g. complete bars). None by default."""
+        return []
+
+    # --- shared machinery ---------------------------------------------------------------
+    def fit(self, items: Iterable[Any]) -> None:
+        tokens: set[str] = set()
+        for item in items:
+            tokens.update(self.tokenize(item))
+        self.vocab = Vocabulary.build(tokens)
+        self.check_vocab()
+
+    def check_vocab(self) -> None:
+        """Hook for a codec to refuse an implausible vocabulary."""
+
+    def _need_vocab(self) -> Vocabulary:
+        if self.vocab is None:
+            raise RuntimeError(f"{self.name} codec has no vocabulary yet: call fit(items) first")
+        return self.vocab
+
+    def encode(self, item: Any, unknown: str = "error") -> list[int]:
+        """Item -> ids. ``unknown``: "error" (name the missing tokens), "skip" or "unk"."""
+        vocab = self._need_vocab()
+        tokens = self.tokenize(item)
+        missing = [t for t in tokens if t not in vocab]
+        if missing and unknown == "error":
+            shown = ", ".join(repr(t) for t in sorted(set(missing))[:10])
+            raise SamplingError(
+                f"{len(set(missing))} token(s) not in the model's vocabulary: {shown}; "
+                "remove them or pass --unknown skip"
+            )
+        if unknown == "skip":
+            tokens = [t for t in tokens if t in vocab]
+        return [vocab.index.get(t, vocab.unk) for t in tokens]
+
+    def decode(self, ids: Sequence[int]) -> Any:
+        """Ids -> item. Special tokens are dropped."""
+        vocab = self._need_vocab()
+        return self.detokenize([vocab.token(int(i)) for i in ids if int(i) >= 4])
+
+    def token_text(self, i: int) -> str:
+        """The text of one token, for streaming to a terminal."""
+        return "" if i < 4 else self._need_vocab().token(i)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._need_vocab())
+
+    @property
+    def output_size(self) -> int:
+        """Classes the model predicts; differs from vocab_size only for ensemble codecs."""
+        return self.vocab_size
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options,
+                "vocab": self._need_vocab().to_json()}
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        self.vocab = Vocabulary.from_json(data["vocab"])

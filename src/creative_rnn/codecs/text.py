@@ -1,0 +1,119 @@
+"""Text codecs: characters (Unicode code points) and words.
+
+Characters are code points, never bytes, so an emoji, CJK text and combining marks come
+back exactly as they went in. Words keep their whitespace as tokens so decoded text reads
+as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import CorpusError
+from .base import Codec
+from .vocab import Vocabulary
+
+
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """Read a text file strictly: a binary or wrongly encoded file is named with its byte offset."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise CorpusError(f"cannot read {p}: {e.strerror}") from None
+    nul = raw.find(b"\x00")
+    if nul >= 0 and not encoding.lower().replace("-", "").startswith("utf16"):
+        raise CorpusError(
+            f"{p} looks binary (NUL byte at offset {nul}); give a text file, "
+            "or --encoding if it is UTF-16"
+        )
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise CorpusError(
+            f"{p} is not valid {encoding} (byte {raw[e.start]:#04x} at offset {e.start}); "
+            "pass --encoding (e.g. --encoding latin-1) or convert the file"
+        ) from None
+    except LookupError:
+        raise CorpusError(f"unknown encoding {encoding!r}; try utf-8 or latin-1") from None
+    return text.removeprefix("\ufeff")  # a BOM is an encoding detail, not text
+
+
+class TextCodec(Codec):
+    """Shared reading and writing of plain text items."""
+
+    def read(self, path: str | Path) -> str:
+        return read_text(path, self.options.get("encoding", "utf-8"))
+
+    def write(self, item: str, path: str | Path) -> None:
+        from ..checkpoint import atomic_write_text
+
+        atomic_write_text(path, item)
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        return "".join(tokens)
+
+
+class CharCodec(TextCodec):
+    """One token per Unicode code point."""
+
+    name = "char"
+
+    def __init__(self, max_vocab: int = 1000, encoding: str = "utf-8"):
+        # 1000 distinct characters is far beyond any alphabet's text; a corpus that needs
+        # more is usually a binary file read as text (or CJK, which can raise the limit).
+        super().__init__(max_vocab=max_vocab, encoding=encoding)
+
+    def tokenize(self, item: str) -> list[str]:
+        return list(item)
+
+    def check_vocab(self) -> None:
+        n = len(self.vocab) - 4
+        if n > self.options["max_vocab"]:
+            raise CorpusError(
+                f"the corpus has {n} distinct characters (limit {self.options['max_vocab']}): "
+                "it is probably binary; if it really is text (e.g. Chinese), raise --max-vocab"
+            )
+
+
+_WORD = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
+
+
+class WordCodec(TextCodec):
+    """Words, single punctuation marks and whitespace runs as tokens.
+
+    The vocabulary keeps the ``max_vocab`` most frequent tokens; rarer ones become ``<unk>``
+    (decoded as the Unicode replacement character so it is visible but not mistaken for text).
+    """
+
+    name = "word"
+
+    def __init__(self, max_vocab: int = 20000, encoding: str = "utf-8", lowercase: bool = False):
+        super().__init__(max_vocab=max_vocab, encoding=encoding, lowercase=lowercase)
+
+    def tokenize(self, item: str) -> list[str]:
+        if self.options["lowercase"]:
+            item = item.lower()
+        return _WORD.findall(item)
+
+    def fit(self, items: Iterable[Any]) -> None:
+        counts: Counter[str] = Counter()
+        for item in items:
+            counts.update(self.tokenize(item))
+        # ties broken by the token itself so the vocabulary does not depend on file order
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        self.vocab = Vocabulary.build(t for t, _ in ranked[: self.options["max_vocab"]])
+
+    def encode(self, item: Any, unknown: str = "unk") -> list[int]:
+        # rare words are expected with a capped vocabulary, so <unk> is the default here
+        return super().encode(item, unknown=unknown)
+
+    def token_text(self, i: int) -> str:
+        return "\ufffd" if i == 3 else super().token_text(i)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return "".join(self.token_text(int(i)) for i in ids)

@@ -1,0 +1,49 @@
+"""Vocabulary: token <-> id, with the special tokens every codec shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
+SPECIALS = (PAD, BOS, EOS, UNK)
+
+
+class Vocabulary:
+    """An ordered list of string tokens. Specials take ids 0-3 so padding is always 0."""
+
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+        if len(self.index) != len(self.tokens):
+            raise ValueError("vocabulary tokens must be unique")
+
+    @classmethod
+    def build(cls, tokens: Iterable[str]) -> Vocabulary:
+        """Vocabulary of the distinct tokens seen, sorted so the ids do not depend on file order."""
+        return cls(sorted(set(tokens)))
+
+    pad = property(lambda self: 0)
+    bos = property(lambda self: 1)
+    eos = property(lambda self: 2)
+    unk = property(lambda self: 3)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.index
+
+    def id(self, token: str) -> int:
+        return self.index[token]
+
+    def token(self, i: int) -> str:
+        return self.tokens[i]
+
+    def to_json(self) -> list[str]:
+        return list(self.tokens)
+
+    @classmethod
+    def from_json(cls, tokens: list[str]) -> Vocabulary:
+        if list(tokens[: len(SPECIALS)]) != list(SPECIALS):
+            raise ValueError("vocabulary does not start with the special tokens")
+        return cls(tokens[len(SPECIALS):])

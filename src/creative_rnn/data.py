@@ -1,0 +1,222 @@
+"""Token store and batches.
+
+The encoded corpus is one flat integer array (the smallest dtype that fits the vocabulary)
+plus document offsets. Training reads it in one of two ways:
+
+* streams (char-rnn): the training ids are cut into ``batch_size`` contiguous lanes and read
+  ``seq_len`` columns at a time; the hidden state is carried from one batch to the next and
+  reset at the start of each epoch (truncated BPTT, a loss at every step);
+* documents: whole items framed by <s> … </s>, padded and masked, state reset every batch.
+
+Every batcher's position is a small JSON-able cursor, so a resumed run reads exactly the
+batches the uninterrupted run would have read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import CorpusError
+
+IGNORE = -100  # target id that cross_entropy ignores (padding in documents mode)
+SPLIT_SEED = 1234  # fixed, so runs with different training seeds share one validation set
+
+
+def smallest_dtype(vocab_size: int) -> np.dtype:
+    for dt in (np.uint8, np.uint16, np.int32):
+        if vocab_size <= np.iinfo(dt).max + 1:
+            return np.dtype(dt)
+    return np.dtype(np.int64)
+
+
+@dataclass
+class TokenStore:
+    """All encoded ids in one flat array; ``offsets[i]:offsets[i+1]`` is document i."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    documents: bool
+
+    @classmethod
+    def build(cls, encoded: Sequence[Sequence[int]], vocab_size: int, documents: bool,
+              bos: int = 1, eos: int = 2) -> TokenStore:
+        dtype = smallest_dtype(vocab_size)
+        pieces = [np.asarray(([bos] + list(e) + [eos]) if documents else e, dtype=dtype)
+                  for e in encoded]
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+        return cls(ids, offsets, documents)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def document(self, i: int) -> np.ndarray:
+        return self.ids[self.offsets[i]: self.offsets[i + 1]]
+
+    @property
+    def num_documents(self) -> int:
+        return len(self.offsets) - 1
+
+    def split(self, val_fraction: float, doc_max_len: int) -> tuple[Split, Split]:
+        """Streams: the last ``val_fraction`` of the ids. Documents: a fixed random share."""
+        if not self.documents:
+            n_val = int(len(self.ids) * val_fraction)
+            if len(self.ids) - n_val < 3 or n_val < 2:
+                raise CorpusError(
+                    f"the corpus has only {len(self.ids)} tokens: too short to train and "
+                    "validate on; give at least a few hundred characters"
+                )
+            return Split(stream=self.ids[: len(self.ids) - n_val]), Split(
+                stream=self.ids[len(self.ids) - n_val:])
+        docs = [piece for i in range(self.num_documents)
+                for piece in _pieces(self.document(i), doc_max_len)]
+        if len(docs) < 2:
+            raise CorpusError(f"the corpus has {len(docs)} document(s); documents mode "
+                              "needs at least 2 (one to train on, one to validate)")
+        order = np.random.default_rng(SPLIT_SEED).permutation(len(docs))
+        n_val = max(1, int(round(len(docs) * val_fraction)))
+        val = [docs[i] for i in sorted(order[:n_val])]
+        train = [docs[i] for i in sorted(order[n_val:])]
+        return Split(docs=train), Split(docs=val)
+
+
+def _pieces(doc: np.ndarray, max_len: int) -> list[np.ndarray]:
+    """A document longer than ``max_len`` tokens becomes consecutive pieces (overlapping by
+    one token so every next-token target is still trained on)."""
+    if len(doc) <= max_len:
+        return [doc]
+    return [doc[i: i + max_len] for i in range(0, len(doc) - 1, max_len - 1)]
+
+
+@dataclass
+class Split:
+    stream: np.ndarray | None = None
+    docs: list[np.ndarray] | None = None
+
+    @property
+    def num_tokens(self) -> int:
+        if self.stream is not None:
+            return len(self.stream)
+        return sum(len(d) for d in self.docs)
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor  # (batch, time) input ids
+    y: torch.Tensor  # (batch, time) target ids, IGNORE where padded
+    reset: bool  # start from a zero state (new epoch, or documents mode)
+    tokens: int  # real (unpadded) target tokens
+
+
+def fit_stream_shape(n_tokens: int, batch_size: int, seq_len: int) -> tuple[int, int]:
+    """Shrink batch and sequence length so one epoch holds at least one batch."""
+    usable = n_tokens - 1
+    if usable < 2:
+        raise CorpusError(f"the training split has {n_tokens} tokens; give more text")
+    seq_len = min(seq_len, usable)
+    batch_size = max(1, min(batch_size, usable // seq_len))
+    return batch_size, seq_len
+
+
+class StreamBatches:
+    """Contiguous lanes for truncated BPTT. Cursor: epoch and column."""
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+        self.ids, self.B, self.T = ids, batch_size, seq_len
+        self.epoch, self.pos = 0, 0
+        self._lanes()
+
+    def _lanes(self) -> None:
+        # Each epoch starts a few tokens later, so window edges fall in new places.
+        offset = (self.epoch * 37) % self.T if len(self.ids) - 1 >= self.B * self.T + self.T else 0
+        usable = len(self.ids) - 1 - offset
+        self.L = usable // self.B
+        block = self.ids[offset: offset + self.B * self.L + 1]
+        self.x_lanes = block[:-1].reshape(self.B, self.L)
+        self.y_lanes = block[1: self.B * self.L + 1].reshape(self.B, self.L)
+
+    def next(self) -> Batch:
+        reset = self.pos == 0
+        if self.pos + self.T > self.L:
+            self.epoch, self.pos, reset = self.epoch + 1, 0, True
+            self._lanes()
+        s = slice(self.pos, self.pos + self.T)
+        self.pos += self.T
+        x = torch.from_numpy(self.x_lanes[:, s].astype(np.int64))
+        y = torch.from_numpy(self.y_lanes[:, s].astype(np.int64))
+        return Batch(x, y, reset, y.numel())
+
+    def cursor(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def restore(self, cursor: dict) -> None:
+        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
+        self._lanes()
+
+
+def pad_documents(docs: Sequence[np.ndarray], pad: int = 0) -> Batch:
+    """Whole documents, padded: x = doc[:-1], y = doc[1:] with IGNORE past each end."""
+    T = max(len(d) for d in docs) - 1
+    x = torch.full((len(docs), T), pad, dtype=torch.long)
+    y = torch.full((len(docs), T), IGNORE, dtype=torch.long)
+    for i, d in enumerate(docs):
+        t = torch.from_numpy(d.astype(np.int64))
+        x[i, : len(d) - 1] = t[:-1]
+        y[i, : len(d) - 1] = t[1:]
+    return Batch(x, y, True, int((y != IGNORE).sum()))
+
+
+class DocumentBatches:
+    """Shuffled whole documents. Cursor: epoch and index into that epoch's permutation,
+    which is derived from (seed, epoch) so it need not be stored."""
+
+    def __init__(self, docs: list[np.ndarray], batch_size: int, seed: int):
+        self.docs, self.B, self.seed = docs, batch_size, seed
+        self.epoch, self.pos = 0, 0
+        self._order()
+
+    def _order(self) -> None:
+        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.docs))
+
+    def next(self) -> Batch:
+        if self.pos + self.B > len(self.docs):
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._order()
+        chosen = [self.docs[i] for i in self.order[self.pos: self.pos + self.B]]
+        self.pos += self.B
+        return pad_documents(chosen)
+
+    def cursor(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def restore(self, cursor: dict) -> None:
+        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
+        self._order()
+
+
+def eval_batches(split: Split, batch_size: int, seq_len: int,
+                 max_tokens: int) -> Iterator[Batch]:
+    """Validation batches covering the split (up to ``max_tokens``), state carried in streams."""
+    if split.stream is not None:
+        ids = split.stream[: max_tokens + 1]
+        lanes = max(1, min(batch_size, (len(ids) - 1) // max(seq_len, 1)))
+        L = (len(ids) - 1) // lanes
+        x_l = ids[: lanes * L].reshape(lanes, L)
+        y_l = ids[1: lanes * L + 1].reshape(lanes, L)
+        for pos in range(0, L, seq_len):
+            x = torch.from_numpy(x_l[:, pos: pos + seq_len].astype(np.int64))
+            y = torch.from_numpy(y_l[:, pos: pos + seq_len].astype(np.int64))
+            yield Batch(x, y, pos == 0, y.numel())
+        return
+    seen = 0
+    for i in range(0, len(split.docs), batch_size):
+        chunk = split.docs[i: i + batch_size]
+        yield pad_documents(chunk)
+        seen += sum(len(d) for d in chunk)
+        if seen >= max_tokens:
+            return

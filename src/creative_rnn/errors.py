@@ -1,0 +1,21 @@
+"""Errors a user can cause. The CLI prints their message on one line and exits with code 2."""
+
+
+class UserError(Exception):
+    """Base of every error caused by input: the message names the thing and the fix."""
+
+
+class ConfigError(UserError):
+    """An unknown key, a wrong type or an out-of-range value in a config, preset or flag."""
+
+
+class CorpusError(UserError):
+    """A missing path, an empty corpus, a binary or wrongly encoded file."""
+
+
+class CheckpointError(UserError):
+    """A missing, truncated, tampered or foreign run directory."""
+
+
+class SamplingError(UserError):
+    """Bad sampling options or a prime the vocabulary cannot encode."""

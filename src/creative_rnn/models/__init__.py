@@ -1,0 +1,3 @@
+from .rnn import SequenceModel, State
+
+__all__ = ["SequenceModel", "State"]

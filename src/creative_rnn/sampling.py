@@ -1,0 +1,174 @@
+"""Generation: logit processors and a stateful, batched step loop.
+
+The prime is fed once; after that each new token costs exactly one step of the network
+(the hidden state is carried, nothing is re-fed). ``num`` samples run together as one batch,
+and in documents mode each stops at its own end token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import SampleConfig
+from .errors import SamplingError
+
+# (logits (n, V), generated ids per active row) -> logits
+LogitsProcessor = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
+
+
+# --- logit processors --------------------------------------------------------------------
+def temperature(t: float) -> LogitsProcessor:
+    return lambda logits, _: logits / t
+
+
+def top_k(k: int) -> LogitsProcessor:
+    def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        if k <= 0 or k >= logits.size(-1):
+            return logits
+        kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+        return logits.masked_fill(logits < kth, float("-inf"))
+    return apply
+
+
+def top_p(p: float) -> LogitsProcessor:
+    """Nucleus sampling: keep the smallest set of tokens whose probability reaches ``p``."""
+    def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        if p >= 1.0:
+            return logits
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        probs = sorted_logits.softmax(-1)
+        # drop a token when the mass before it already reaches p (the top token always stays)
+        drop = probs.cumsum(-1) - probs >= p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return apply
+
+
+def forbid(ids: Sequence[int]) -> LogitsProcessor:
+    ids = list(ids)
+    def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        logits = logits.clone()
+        logits[..., ids] = float("-inf")
+        return logits
+    return apply
+
+
+def choose(logits: torch.Tensor, greedy: bool, gen: torch.Generator) -> torch.Tensor:
+    """One id per row: argmax, or a draw from softmax(logits)."""
+    if greedy:
+        return logits.argmax(-1)
+    return torch.multinomial(logits.float().softmax(-1), 1, generator=gen).squeeze(-1)
+
+
+# --- the generator -----------------------------------------------------------------------
+class Generator:
+    """A trained model with its codec: ``generate`` returns items, ``stream`` yields text."""
+
+    def __init__(self, model, codec, config: dict[str, Any], device: str | torch.device = "cpu"):
+        self.model, self.codec, self.config = model, codec, config
+        self.device = torch.device(device)
+        self.documents = bool(config.get("train", {}).get("documents", False))
+
+    def _prime_ids(self, prime: str | Any, unknown: str) -> list[int]:
+        vocab = self.codec.vocab
+        ids = self.codec.encode(prime, unknown=unknown) if prime else []
+        if self.documents:
+            return [vocab.bos] + ids
+        if not ids:  # a stream needs a first token: a line break where the vocabulary has one
+            ids = [vocab.index.get("\n", vocab.bos)]
+        return ids
+
+    def _processors(self, sc: SampleConfig, extra: Sequence[LogitsProcessor]) -> list:
+        vocab = self.codec.vocab
+        never = [vocab.pad, vocab.bos, vocab.unk] + ([] if self.documents else [vocab.eos])
+        procs: list[LogitsProcessor] = [forbid(never), *extra]
+        if not sc.greedy:
+            procs += [temperature(sc.temperature), top_k(sc.top_k), top_p(sc.top_p)]
+        return procs
+
+    def generate_ids(self, prime: Any = "", unknown: str = "error",
+                     processors: Sequence[LogitsProcessor] = (), **options: Any
+                     ) -> Iterator[list[tuple[int, int]]]:
+        """Yield, per step, ``(sample_index, id)`` for every sample still running.
+
+        Options are checked and the prime encoded before this returns, so bad input fails
+        at once rather than on the first ``next``.
+        """
+        sc = SampleConfig(**options)
+        sc.validate()
+        if unknown not in ("error", "skip"):
+            raise SamplingError(f"unknown={unknown!r}: choose error or skip")
+        prime_ids = self._prime_ids(prime, unknown)
+        if not prime_ids:
+            raise SamplingError("the prime has no token the model knows; give another --prime")
+        seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")
+        return self._run(prime_ids, sc, self._processors(sc, processors), seed)
+
+    @torch.no_grad()
+    def _run(self, prime_ids: list[int], sc: SampleConfig, procs: list, seed: int
+             ) -> Iterator[list[tuple[int, int]]]:
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        x = torch.tensor([prime_ids] * sc.num, device=self.device)
+        logits, state = self.model(x)  # the prime, once
+        logits = logits[:, -1]
+        active = torch.arange(sc.num, device=self.device)
+        history: list[list[int]] = [[] for _ in range(sc.num)]
+        for _ in range(sc.length):
+            rows = active.tolist()
+            z = logits.float()
+            for proc in procs:
+                z = proc(z, [history[i] for i in rows])
+            nxt = choose(z, sc.greedy, gen)
+            ids = nxt.tolist()
+            for i, t in zip(rows, ids):
+                history[i].append(t)
+            yield list(zip(rows, ids))
+            if self.documents:
+                keep = nxt != self.codec.vocab.eos
+                if not keep.all():
+                    if not keep.any():
+                        return
+                    active, nxt = active[keep], nxt[keep]
+                    state = self.model.select_state(state, keep.nonzero().squeeze(-1))
+            logits, state = self.model(nxt.unsqueeze(1), state)  # one step per new token
+            logits = logits[:, -1]
+
+    def generate(self, prime: Any = "", length: int = 200, num: int = 1, **options: Any) -> list:
+        """``num`` items, each the prime followed by up to ``length`` new tokens."""
+        steps = self.generate_ids(prime, length=length, num=num, **options)  # validates now
+        prime_ids = self.codec.encode(prime, unknown=options.get("unknown", "error")) \
+            if prime else []
+        ids: list[list[int]] = [list(prime_ids) for _ in range(num)]
+        for step in steps:
+            for i, t in step:
+                ids[i].append(t)
+        return [self.codec.decode(s) for s in ids]
+
+    def stream(self, prime: Any = "", length: int = 200, **options: Any) -> Iterator[str]:
+        """The text of each new token of one sample as it is made (the prime is not repeated)."""
+        options["num"] = 1
+        steps = self.generate_ids(prime, length=length, **options)  # validates now
+        return (self.codec.token_text(t) for step in steps for _, t in step)
+
+
+def load(run_dir: str | Path, last: bool = False, device: str = "auto") -> Generator:
+    """A Generator from a run directory (its best weights unless ``last``)."""
+    from .checkpoint import load_run
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    model, codec, cfg = load_run(run_dir, last=last, device=device)
+    return Generator(model, codec, cfg, device)
+
+
+def output_paths(path: str | Path, num: int) -> list[Path]:
+    """``out.txt`` for one sample; ``out-1.txt``, ``out-2.txt``, ... for several."""
+    p = Path(path)
+    if num == 1:
+        return [p]
+    return [p.with_name(f"{p.stem}-{i + 1}{p.suffix}") for i in range(num)]

@@ -1,0 +1,54 @@
+"""Shared fixtures: the project's real data (../shared/data) and small trained runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CREATIVE_RNN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+# Tests are small; two threads match the CI machine and keep runs comparable.
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def shared_file(rel: str) -> Path:
+    p = SHARED / rel
+    if not p.is_file():
+        pytest.skip(f"shared data {p} not present")
+    return p
+
+
+@pytest.fixture(scope="session")
+def startrek() -> Path:
+    return shared_file("text/startrekepisodes.txt")
+
+
+@pytest.fixture(scope="session")
+def shakespeare() -> Path:
+    return shared_file("text/tiny-shakespeare.txt")
+
+
+@pytest.fixture(scope="session")
+def tiny_text_run(tmp_path_factory, startrek) -> Path:
+    """A 1x48 LSTM trained for a short while on Star Trek titles as one stream."""
+    import creative_rnn as cr
+
+    out = tmp_path_factory.mktemp("runs") / "text"
+    cr.train(corpus=[str(startrek)], out=out, preset="tiny", hidden_size=48, max_steps=60,
+             eval_every=30, checkpoint_every=30, progress_bar=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_docs_run(tmp_path_factory, startrek) -> Path:
+    """A tiny LSTM trained on Star Trek titles in documents mode (one title per line)."""
+    import creative_rnn as cr
+
+    out = tmp_path_factory.mktemp("runs") / "docs"
+    cr.train(corpus=[str(startrek)], out=out, preset="tiny", documents=True, max_steps=150,
+             batch_size=32, eval_every=50, checkpoint_every=50, progress_bar=False)
+    return out

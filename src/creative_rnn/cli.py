@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--num", type=int, default=1)
     s.add_argument("--seed", type=int)
     s.add_argument("--out", help="write samples here (several: name-1.ext, name-2.ext, ...)")
+    s.add_argument("--format", action="append", default=[], metavar="EXT",
+                   help="extra output formats the codec supports (music: mid, musicxml, wav, png)")
+    s.add_argument("--complete-bars", action="store_true",
+                   help="ABC: only tokens that keep every bar metrically complete")
     s.add_argument("--unknown", default="error", choices=["error", "skip"],
                    help="prime tokens missing from the vocabulary: error or skip")
     s.add_argument("--last", action="store_true", help="latest weights instead of the best")
@@ -162,7 +166,8 @@ def cmd_sample(args) -> None:
         prime = read_text(args.prime_file)
     gen = load(args.run, last=args.last, device=args.device)
     opts = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                greedy=args.greedy, seed=args.seed, unknown=args.unknown)
+                greedy=args.greedy, seed=args.seed, unknown=args.unknown,
+                constraints={"complete_bars": args.complete_bars})
     if args.num == 1 and not args.out:
         pieces = gen.stream(prime, length=args.length, **opts)  # checks the prime first
         sys.stdout.write(gen.codec.render(prime) if prime else "")
@@ -173,10 +178,10 @@ def cmd_sample(args) -> None:
         return
     items = gen.generate(prime, length=args.length, num=args.num, **opts)
     if args.out:
-        paths = output_paths(args.out, args.num)
-        for item, path in zip(items, paths):
-            gen.codec.write(item, path)
-        print(f"wrote {len(paths)} sample(s): {', '.join(map(str, paths))}")
+        written = []
+        for item, path in zip(items, output_paths(args.out, args.num)):
+            written += gen.codec.outputs(item, path.with_suffix(""), args.format)
+        print(f"wrote {len(written)} file(s): {', '.join(map(str, written))}")
     else:
         for i, item in enumerate(items, 1):
             print(f"--- sample {i} ---")
@@ -187,10 +192,19 @@ def cmd_evaluate(args) -> None:
     from .evaluate import evaluate
 
     row = evaluate(args.run, num=args.num, last=args.last)
+    quality = row.pop("quality")
     width = max(len(k) for k in row)
     for k, v in row.items():
-        shown = "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
-        print(f"{k:<{width}}  {shown}")
+        print(f"{k:<{width}}  {_fmt(v)}")
+    if quality:  # one row per source, one column per figure
+        cols = list(quality["generated"])
+        print("\n" + f"{'':<10}" + "".join(f"{c:>16}" for c in cols))
+        for name, figures in quality.items():
+            print(f"{name:<10}" + "".join(f"{_fmt(figures.get(c)):>16}" for c in cols))
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
 
 
 def cmd_plot(args) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from . import corpora
 from .config import TrainConfig, from_dict
 from .data import eval_batches
 from .errors import CheckpointError
@@ -55,12 +56,30 @@ def sample_table(run_dir: str | Path, num: int = 20, length: int = 500, seed: in
     }
 
 
+def quality_rows(run_dir: str | Path, num: int = 20, length: int = 500, seed: int = 1,
+                 last: bool = False) -> dict[str, dict[str, float]]:
+    """The codec's domain figures for ``num`` samples, and for the training corpus itself
+    as the reference row. Empty for codecs without domain figures (plain text)."""
+    gen = load(run_dir, last=last, device="cpu")
+    samples = gen.generate(length=length, num=num, seed=seed, temperature=1.0)
+    corpus = corpora.load(gen.config["corpus"]["sources"], gen.codec,
+                          documents=gen.config["corpus"]["documents"],
+                          unit=gen.config["corpus"]["unit"],
+                          **gen.config["corpus"].get("named_options", {})).items
+    generated = gen.codec.quality(samples, reference=corpus)
+    if not generated:
+        return {}
+    return {"generated": generated, "corpus": gen.codec.quality(corpus, reference=corpus)}
+
+
 def evaluate(run_dir: str | Path, num: int = 20, last: bool = False) -> dict[str, Any]:
+    """Validation loss per token, a table about samples, and the codec's quality rows."""
     if not Path(run_dir, "config.json").exists():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json)")
     loss = validation_loss(run_dir, last=last)
     row = {"val_loss": loss, "perplexity": math.exp(loss), "bits_per_token": loss / math.log(2)}
     row.update(sample_table(run_dir, num=num, last=last))
+    row["quality"] = quality_rows(run_dir, num=num, last=last)
     return row
 
 

@@ -92,12 +92,14 @@ class Generator:
         return procs
 
     def generate_ids(self, prime: Any = "", unknown: str = "error",
-                     processors: Sequence[LogitsProcessor] = (), **options: Any
+                     processors: Sequence[LogitsProcessor] = (),
+                     constraints: dict[str, Any] | None = None, **options: Any
                      ) -> Iterator[list[tuple[int, int]]]:
         """Yield, per step, ``(sample_index, id)`` for every sample still running.
 
         Options are checked and the prime encoded before this returns, so bad input fails
-        at once rather than on the first ``next``.
+        at once rather than on the first ``next``. ``constraints`` are passed to the codec,
+        which supplies the logit processors that enforce them (e.g. ``complete_bars``).
         """
         sc = SampleConfig(**options)
         sc.validate()
@@ -107,7 +109,8 @@ class Generator:
         if not prime_ids:
             raise SamplingError("the prime has no token the model knows; give another --prime")
         seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")
-        return self._run(prime_ids, sc, self._processors(sc, processors), seed)
+        domain = self.codec.logits_processors(**(constraints or {}))
+        return self._run(prime_ids, sc, self._processors(sc, [*domain, *processors]), seed)
 
     @torch.no_grad()
     def _run(self, prime_ids: list[int], sc: SampleConfig, procs: list, seed: int

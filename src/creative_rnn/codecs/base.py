@@ -45,9 +45,35 @@ class Codec:
         """A terminal-friendly view of an item."""
         return str(item)
 
-    def logits_processors(self, **options: Any) -> list:
-        """Domain constraints applied at sampling time (e.g. complete bars). None by default."""
+    def logits_processors(self, **constraints: Any) -> list:
+        """Domain constraints applied at sampling time, e.g. ``complete_bars=True`` for ABC.
+
+        Returns callables ``(logits (n, V), generated ids per row) -> logits``. A codec that
+        does not know a constraint refuses it, so a flag is never silently ignored.
+        """
+        asked = [k for k, v in constraints.items() if v]
+        if asked:
+            raise SamplingError(f"the {self.name} codec has no constraint {', '.join(asked)}")
         return []
+
+    def outputs(self, item: Any, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
+        """Write an item as files named ``stem`` + suffix: the codec's own format always, plus
+        any extra ``formats`` it supports (music codecs: "mid", "musicxml", "wav", "png")."""
+        if formats:
+            raise SamplingError(f"the {self.name} codec cannot write {', '.join(formats)}")
+        path = Path(f"{stem}{self.file_suffix}")
+        self.write(item, path)
+        return [path]
+
+    def quality(self, items: Sequence[Any], reference: Sequence[Any] | None = None
+                ) -> dict[str, float]:
+        """Domain quality figures for generated items (and a reference corpus); none here."""
+        return {}
+
+    def notes(self, item: Any) -> list[tuple[int, float, float, int]] | None:
+        """Music codecs: (pitch, start_s, end_s, velocity) per note, for piano rolls and
+        playback. None for codecs that are not music."""
+        return None
 
     # --- shared machinery ---------------------------------------------------------------
     def fit(self, items: Iterable[Any]) -> None:

@@ -159,12 +159,8 @@ def cmd_train(args) -> None:
 def cmd_sample(args) -> None:
     from .sampling import load, output_paths
 
-    prime = args.prime
-    if args.prime_file:
-        from .codecs.text import read_text
-
-        prime = read_text(args.prime_file)
     gen = load(args.run, last=args.last, device=args.device)
+    prime = gen.codec.read(args.prime_file) if args.prime_file else args.prime
     opts = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                 greedy=args.greedy, seed=args.seed, unknown=args.unknown,
                 constraints={"complete_bars": args.complete_bars})

@@ -14,6 +14,7 @@ import math
 import random
 import signal
 import sys
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -100,14 +101,16 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
           config: str | Path | None = None, resume: str | Path | None = None,
           documents: bool | None = None, unit: str = "line", encoding: str = "utf-8",
           max_vocab: int | None = None, named_options: dict | None = None,
-          progress_bar: bool = True, **overrides: Any) -> RunResult:
+          progress_bar: bool = True, stop: threading.Event | None = None,
+          **overrides: Any) -> RunResult:
     """Train a new run into ``out``, or continue ``resume`` in place.
 
     ``overrides`` are config keys (``hidden_size=128``, ``max_steps=500``, ...): they win over
     the file and the preset. On resume only ``max_steps``/``max_minutes`` may change.
+    Setting ``stop`` (from another thread) ends the run after the current step, saved.
     """
     if resume is not None:
-        return _resume(Path(resume), progress_bar, **overrides)
+        return _resume(Path(resume), progress_bar, stop, **overrides)
     if corpus is None or out is None:
         raise UserError("train needs a corpus and --out RUN (or --resume RUN)")
     out = Path(out)
@@ -142,11 +145,12 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
         "corpus": spec, "corpus_digest": _ids_digest(store),
     })
     (out / "metrics.jsonl").write_text("")
-    trainer = Trainer(out, model_cfg, train_cfg, codec, train_split, val_split)
+    trainer = Trainer(out, model_cfg, train_cfg, codec, train_split, val_split, stop)
     return trainer.run(progress_bar)
 
 
-def _resume(run: Path, progress_bar: bool, **overrides: Any) -> RunResult:
+def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
+            **overrides: Any) -> RunResult:
     cfg = ckpt.read_json(run / "config.json")
     allowed = {"max_steps", "max_minutes"}
     if set(overrides) - allowed:
@@ -166,7 +170,7 @@ def _resume(run: Path, progress_bar: bool, **overrides: Any) -> RunResult:
         raise CheckpointError(f"the corpus {spec['sources']} changed since {run} was trained; "
                               "resume needs the same data (or start a new run)")
     train_split, val_split = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
-    trainer = Trainer(run, model_cfg, train_cfg, codec, train_split, val_split)
+    trainer = Trainer(run, model_cfg, train_cfg, codec, train_split, val_split, stop)
     trainer.restore()
     return trainer.run(progress_bar)
 
@@ -174,7 +178,7 @@ def _resume(run: Path, progress_bar: bool, **overrides: Any) -> RunResult:
 # --- the loop ------------------------------------------------------------------------------
 class Trainer:
     def __init__(self, run: Path, model_cfg: ModelConfig, cfg: TrainConfig, codec, train_split,
-                 val_split):
+                 val_split, stop: threading.Event | None = None):
         self.run_dir, self.cfg, self.codec = run, cfg, codec
         self.train_split, self.val_split = train_split, val_split
         self.device = pick_device(cfg.device)
@@ -194,7 +198,8 @@ class Trainer:
         self.last_eval_step = -1
         self.loss_sum, self.loss_count, self.last_train = 0.0, 0, None
         self.state = None  # hidden state carried between stream batches
-        self.stop_requested = False
+        self.stop_requested = False  # set by Ctrl-C / SIGTERM
+        self.stop_event = stop  # set by another thread (the web studio)
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if self.device.type == "cuda" else nullcontext())
 
@@ -303,7 +308,7 @@ class Trainer:
                 if max_seconds and self.elapsed >= max_seconds:
                     stopped = "max_minutes"
                     break
-                if self.stop_requested:
+                if self.stop_requested or (self.stop_event and self.stop_event.is_set()):
                     stopped = "interrupted"
                     break
                 frac = progress(self.step, cfg.max_steps, self.elapsed, max_seconds)

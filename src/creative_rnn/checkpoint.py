@@ -144,6 +144,9 @@ def load_run(run_dir: str | Path, last: bool = False, device: str | None = "cpu"
     if not run.is_dir():
         raise CheckpointError(f"run directory {run} does not exist; train one first")
     cfg = read_json(run / "config.json")
+    if cfg.get("task", "lm") != "lm":  # classify/seq2seq runs have their own loaders (tasks/)
+        raise CheckpointError(f"{run} is a {cfg['task']} run, not a language model; use "
+                              "creative-rnn respond (seq2seq) or creative_rnn.tasks.load")
     codec = codecs.from_json(read_json(run / "codec.json"))
     try:
         model_cfg = from_dict(ModelConfig, cfg["model"])

@@ -214,6 +214,7 @@ COMMANDS = {"demo": cmd_demo, "corpus": cmd_corpus, "train": cmd_train, "sample"
 
 # modules that add subcommands: one line each
 EXTENSIONS: list[str] = [
+    "creative_rnn.cli_web",
 ]
 
 

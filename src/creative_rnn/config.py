@@ -61,6 +61,7 @@ class TrainConfig:
     doc_max_len: int = 1024  # longer documents are split into pieces of this many tokens
     seed: int = 1
     device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
 
     def validate(self) -> None:
         positive = ("batch_size", "seq_len", "max_steps", "eval_every", "checkpoint_every",
@@ -76,6 +77,8 @@ class TrainConfig:
             raise ConfigError("max_minutes, patience and warmup_steps cannot be negative")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device={self.device!r} is not one of auto, cpu, cuda")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision={self.precision!r} is not one of auto, fp32, bf16")
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,15 @@ class Batch:
     tokens: int  # real (unpadded) target tokens
 
 
+def retarget(y: torch.Tensor, table: torch.Tensor | None) -> torch.Tensor:
+    """Targets (batch, time) for a codec whose outputs are not its inputs (the ensemble):
+    ``table`` (from ``codec.target_table()``) maps each next input id to its output class.
+    None (language models) leaves the next ids as they are; padding stays IGNORE."""
+    if table is None:
+        return y
+    return torch.where(y == IGNORE, y, table[y.clamp(min=0)])
+
+
 def fit_stream_shape(n_tokens: int, batch_size: int, seq_len: int) -> tuple[int, int]:
     """Shrink batch and sequence length so one epoch holds at least one batch."""
     usable = n_tokens - 1

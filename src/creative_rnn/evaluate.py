@@ -10,7 +10,7 @@ import torch
 
 from . import corpora
 from .config import TrainConfig, from_dict
-from .data import eval_batches
+from .data import eval_batches, retarget
 from .errors import CheckpointError
 from .sampling import load
 from .train import prepare
@@ -24,14 +24,16 @@ def validation_loss(run_dir: str | Path, last: bool = False) -> float:
     train_cfg = from_dict(TrainConfig, cfg["train"])
     store = prepare(cfg["corpus"], gen.codec, fit=False)
     _, val = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
+    table = gen.codec.target_table()  # ensemble codecs: output classes, not next ids
+    table = None if table is None else torch.as_tensor(table)
     total, count, state = 0.0, 0, None
     with torch.no_grad():
         for b in eval_batches(val, train_cfg.batch_size, train_cfg.seq_len,
                               train_cfg.eval_max_tokens):
             logits, state = gen.model(b.x, None if b.reset else state)
             total += torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), b.y.reshape(-1), ignore_index=-100,
-                reduction="sum").item()
+                logits.reshape(-1, logits.size(-1)), retarget(b.y, table).reshape(-1),
+                ignore_index=-100, reduction="sum").item()
             count += b.tokens
     return total / max(count, 1)
 

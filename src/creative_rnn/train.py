@@ -28,7 +28,15 @@ import torch.nn.functional as F
 from . import checkpoint as ckpt
 from . import codecs, corpora
 from .config import ModelConfig, TrainConfig, from_dict, resolve, to_dict
-from .data import IGNORE, DocumentBatches, StreamBatches, TokenStore, eval_batches, fit_stream_shape
+from .data import (
+    IGNORE,
+    DocumentBatches,
+    StreamBatches,
+    TokenStore,
+    eval_batches,
+    fit_stream_shape,
+    retarget,
+)
 from .errors import CheckpointError, ConfigError, UserError
 from .models import SequenceModel
 from .progress import Progress
@@ -53,6 +61,13 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
+
+
+def autocast_for(device: torch.device, precision: str):
+    """bf16 autocast where asked, or by default on CUDA; plain fp32 otherwise."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
 
 
 def seed_everything(seed: int) -> None:
@@ -141,7 +156,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
     out.mkdir(parents=True, exist_ok=True)
     ckpt.atomic_write_json(out / "codec.json", codec.to_json())
     ckpt.atomic_write_json(out / "config.json", {
-        "format": ckpt.FORMAT, "model": to_dict(model_cfg), "train": to_dict(train_cfg),
+        "format": ckpt.FORMAT, "task": "lm", "model": to_dict(model_cfg),
+        "train": to_dict(train_cfg),
         "corpus": spec, "corpus_digest": _ids_digest(store),
     })
     (out / "metrics.jsonl").write_text("")
@@ -152,6 +168,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
 def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
             **overrides: Any) -> RunResult:
     cfg = ckpt.read_json(run / "config.json")
+    if cfg.get("task", "lm") != "lm":
+        raise UserError(f"{run} is a {cfg['task']} run; only language-model runs resume")
     allowed = {"max_steps", "max_minutes"}
     if set(overrides) - allowed:
         raise UserError(f"on --resume only {', '.join(sorted(allowed))} can change "
@@ -200,8 +218,10 @@ class Trainer:
         self.state = None  # hidden state carried between stream batches
         self.stop_requested = False  # set by Ctrl-C / SIGTERM
         self.stop_event = stop  # set by another thread (the web studio)
-        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                         if self.device.type == "cuda" else nullcontext())
+        self.autocast = autocast_for(self.device, cfg.precision)
+        # ensemble codecs: targets are output classes derived from the next input id
+        table = codec.target_table()
+        self.table = None if table is None else torch.as_tensor(table).to(self.device)
 
     # --- checkpointing ---------------------------------------------------------------------
     def _trainer_state(self) -> dict[str, Any]:
@@ -282,7 +302,7 @@ class Trainer:
         total, count, state = 0.0, 0, None
         for b in eval_batches(self.val_split, self.cfg.batch_size, self.cfg.seq_len,
                               self.cfg.eval_max_tokens):
-            x, y = b.x.to(self.device), b.y.to(self.device)
+            x, y = b.x.to(self.device), retarget(b.y.to(self.device), self.table)
             with self.autocast:
                 logits, state = self.model(x, None if b.reset else state)
             loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1),
@@ -361,6 +381,7 @@ class Trainer:
         if b.reset:
             self.state = None
         x, y = b.x.to(self.device, non_blocking=True), b.y.to(self.device, non_blocking=True)
+        y = retarget(y, self.table)
         with self.autocast:
             logits, state = self.model(x, self.state)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1),

@@ -20,6 +20,10 @@ def register(cls: type[Codec]) -> type[Codec]:
 for _cls in (CharCodec, WordCodec):
     register(_cls)
 
+from .ensemble import EnsembleCodec  # noqa: E402
+
+register(EnsembleCodec)
+
 
 def names() -> list[str]:
     return sorted(_REGISTRY)

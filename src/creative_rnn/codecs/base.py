@@ -75,6 +75,30 @@ class Codec:
         playback. None for codecs that are not music."""
         return None
 
+    # --- targets and live play (ensemble codecs override these) ------------------------
+    def target_table(self):
+        """None: the target of a step is the next input id (a language model). A codec whose
+        output vocabulary differs returns an int array (vocab_size,) giving, for each input
+        id, the output class it stands for as the *next* input (-100 = no target)."""
+        return None
+
+    def live_input(self, values: Sequence[str], previous: Sequence[Any] | None) -> list[int]:
+        """Ids to feed for one live step from the caller's values (``live.py``): here each
+        value is one token of the vocabulary. ``previous`` is the model's last answer."""
+        vocab = self._need_vocab()
+        missing = [v for v in values if v not in vocab.index or vocab.index[v] < 4]
+        if missing or not values:
+            raise SamplingError(f"not in the model's vocabulary: {' '.join(missing) or '(none)'}")
+        return [vocab.index[v] for v in values]
+
+    def live_output(self, output_id: int) -> list[Any]:
+        """The values one answered id stands for."""
+        return [self._need_vocab().token(int(output_id))]
+
+    def live_never(self) -> list[int]:
+        """Output ids never given as a live answer: the special tokens."""
+        return [0, 1, 2, 3]
+
     # --- shared machinery ---------------------------------------------------------------
     def fit(self, items: Iterable[Any]) -> None:
         tokens: set[str] = set()

@@ -44,7 +44,8 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, x: str = "step") -> P
     ax.set_xlabel("optimizer step" if x == "step" else "seconds")
     ax.set_ylabel("cross-entropy (nats/token)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.lines:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -1,0 +1,267 @@
+"""Ensemble codec: several performers' values at one time step as one mixed-radix symbol.
+
+The course's gesture RNN ("Neural iPad Band") models a touch-screen quartet whose players
+each make one of k = 9 gesture classes a second. Its network reads, at step t, the lead
+player's gesture at t and the other players' gestures at t-1, and predicts the other
+players' gestures at t. Values ``g_0 … g_{n-1}`` in ``[0, k)`` are packed, order preserved, as
+
+    code = Σ_i g_i · k^i            (g_0 is the least significant digit)
+
+so 4 performers read give 9^4 = 6561 input symbols and 3 predicted give 9^3 = 729 outputs.
+
+Token ids: input id = 4 + code(lead values at t ++ predicted values at t-1) (ids 0-3 stay the
+shared special tokens); output class = code(predicted values at t). The predicted part of
+input t+1 *is* the target of step t, so the target is a fixed function of the next input
+id (``target_table``) and the trainer's next-token batches work unchanged.
+
+Items are lists of performances; a performance is a list of time steps, each a list of one
+value per performer. Files: JSONL (one performance a line, ``{"gestures": [[...], ...]}``,
+other keys are metadata) or CSV (one column per performer, one row per step).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorpusError, UserError
+from .base import Codec
+from .vocab import Vocabulary
+
+SPECIALS = 4  # <pad> <s> </s> <unk>: input ids start after them
+IGNORE = -100  # matches data.IGNORE: a target cross-entropy skips
+
+Performance = list[list[int]]
+
+
+class EnsembleError(UserError):
+    """A value outside ``[0, classes)`` or a step with the wrong number of performers."""
+
+
+# --- mixed radix ----------------------------------------------------------------------------
+def pack(values: Sequence[int], k: int) -> int:
+    """``Σ g_i k^i`` for values ``g_i`` in ``[0, k)``; raises EnsembleError naming a bad value."""
+    code = 0
+    for i, g in enumerate(values):
+        if isinstance(g, bool) or not isinstance(g, (int, np.integer)) or not 0 <= g < k:
+            raise EnsembleError(f"value {g!r} at position {i} is outside 0..{k - 1}")
+        code += int(g) * k**i
+    return code
+
+
+def unpack(code: int, n: int, k: int) -> list[int]:
+    """The ``n`` digits of ``code`` in base ``k``, least significant first (inverse of pack)."""
+    if not 0 <= code < k**n:
+        raise EnsembleError(f"code {code} is outside 0..{k**n - 1} for {n} values of {k} classes")
+    out = []
+    for _ in range(n):
+        code, g = divmod(code, k)
+        out.append(g)
+    return out
+
+
+# --- files ----------------------------------------------------------------------------------
+def read_performances(path: str | Path, performers: int, where: dict[str, Any] | None = None
+                      ) -> tuple[list[Performance], dict[str, int]]:
+    """Performances in a JSONL or CSV file with exactly ``performers`` columns.
+
+    Returns the performances and counts of those skipped, by reason (``"3 performers"``,
+    ``"filtered"``). ``where`` keeps only JSONL lines whose metadata equals every given value.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CorpusError(f"cannot read ensemble file {p} ({e})") from None
+    rows: list[tuple[dict, Performance]] = []
+    if p.suffix.lower() == ".csv":
+        table = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+        if table and not all(c.strip().lstrip("-").isdigit() for c in table[0]):
+            table = table[1:]  # a header row of performer names
+        try:
+            rows.append(({}, [[int(c) for c in r] for r in table]))
+        except ValueError:
+            raise CorpusError(f"{p}: a CSV ensemble holds one integer per performer "
+                              "and row") from None
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                steps = obj["gestures"] if isinstance(obj, dict) else obj
+                rows.append((obj if isinstance(obj, dict) else {},
+                             [[int(v) for v in s] for s in steps]))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                raise CorpusError(f"{p} line {n} is not an ensemble performance ({e}); "
+                                  'expected {"gestures": [[v, ...], ...]}') from None
+    kept: list[Performance] = []
+    skipped: dict[str, int] = {}
+    for meta, steps in rows:
+        if where and any(meta.get(k) != v for k, v in where.items()):
+            skipped["filtered"] = skipped.get("filtered", 0) + 1
+            continue
+        widths = {len(s) for s in steps}
+        if not steps or widths != {performers}:
+            why = f"{'/'.join(map(str, sorted(widths))) or 'no'} performers"
+            skipped[why] = skipped.get(why, 0) + 1
+            continue
+        kept.append(steps)
+    return kept, skipped
+
+
+class EnsembleCodec(Codec):
+    """``performers`` values of ``classes`` each per step; ``lead`` performers are given,
+    ``predict`` performers (default: all others) are predicted from the lead and their
+    own previous values. ``augment`` adds every permutation of the predicted performers."""
+
+    name = "ensemble"
+    file_suffix = ".jsonl"
+
+    def __init__(self, performers: int = 4, classes: int = 9, lead: Sequence[int] = (0,),
+                 predict: Sequence[int] | None = None, augment: bool = False,
+                 where: dict[str, Any] | None = None):
+        lead = [int(i) for i in lead]
+        predict = [i for i in range(performers) if i not in lead] if predict is None \
+            else [int(i) for i in predict]
+        if performers < 1 or classes < 2:
+            raise EnsembleError("an ensemble needs performers >= 1 and classes >= 2")
+        if not lead or not predict or set(lead) & set(predict) or \
+                len(set(lead + predict)) != len(lead + predict) or \
+                not all(0 <= i < performers for i in lead + predict):
+            raise EnsembleError(f"lead {lead} and predict {predict} must be distinct, non-empty "
+                                f"sets of performer indices in 0..{performers - 1}")
+        if classes ** (len(lead) + len(predict)) > 2**31 - SPECIALS:
+            raise EnsembleError("too many input classes: use fewer performers or classes")
+        super().__init__(performers=performers, classes=classes, lead=lead, predict=predict,
+                         augment=bool(augment), where=where)
+        self.k, self.lead, self.predict = classes, lead, predict
+        self.n_in, self.n_out = len(lead) + len(predict), len(predict)
+        self.vocab = Vocabulary([])  # the specials only: the symbols are computed, not listed
+
+    # --- files and items ----------------------------------------------------------------
+    def read(self, path: str | Path) -> list[Performance]:
+        perfs, skipped = read_performances(path, self.options["performers"],
+                                           self.options["where"])
+        if skipped:  # reported, never silent: a quartet model trained on trios would be wrong
+            shown = ", ".join(f"{n} with {why}" if why != "filtered" else f"{n} filtered out"
+                              for why, n in sorted(skipped.items()))
+            print(f"note: {path}: kept {len(perfs)} performance(s); skipped {shown}",
+                  file=sys.stderr)
+        for perf in perfs:
+            for step in perf:
+                self._check(step)
+        return perfs
+
+    def write(self, item: Sequence[Performance], path: str | Path) -> None:
+        from ..checkpoint import atomic_write_text
+
+        atomic_write_text(path, "".join(json.dumps({"gestures": p}) + "\n" for p in item))
+
+    def render(self, item: Sequence[Performance]) -> str:
+        return "\n".join(" ".join(map(str, s)) for perf in item for s in perf)
+
+    def _check(self, step: Sequence[int]) -> None:
+        if len(step) != self.options["performers"]:
+            raise EnsembleError(f"a step has {len(step)} values; this ensemble has "
+                                f"{self.options['performers']} performers")
+        pack(step, self.k)
+
+    # --- ids ----------------------------------------------------------------------------
+    def fit(self, items: Iterable[Any]) -> None:
+        """Nothing to learn: every symbol of the mixed radix is in the vocabulary."""
+
+    def encode_performance(self, perf: Performance) -> list[int]:
+        """One id per step (lead at t, predicted at t-1) plus one closing id that carries the
+        last step's predicted values (so every step's target is present and decode is exact)."""
+        prev = [0] * self.n_out  # before the first step the ensemble is silent (class 0)
+        ids = []
+        for step in [*perf, None]:
+            lead = [step[i] for i in self.lead] if step is not None else [0] * len(self.lead)
+            ids.append(SPECIALS + pack(lead + prev, self.k))
+            if step is not None:
+                prev = [step[i] for i in self.predict]
+        return ids
+
+    def decode_performance(self, ids: Sequence[int]) -> Performance:
+        """Inverse of ``encode_performance``: steps of ``lead + predict`` values."""
+        digits = [unpack(int(i) - SPECIALS, self.n_in, self.k) for i in ids
+                  if int(i) >= SPECIALS]
+        nl = len(self.lead)
+        return [d[:nl] + nxt[nl:] for d, nxt in zip(digits, digits[1:])]
+
+    def _variants(self, perf: Performance) -> list[Performance]:
+        if not self.options["augment"]:
+            return [perf]
+        out = []
+        for order in itertools.permutations(self.predict):
+            # the predicted performers are interchangeable players: any seating is a real
+            # ensemble, so each permutation is another training performance
+            mapping = dict(zip(self.predict, order))
+            out.append([[s[mapping.get(i, i)] for i in range(len(s))] for s in perf])
+        return out
+
+    def encode(self, item: Sequence[Performance], unknown: str = "error") -> list[int]:
+        """All performances (and their augmented copies) one after another."""
+        ids: list[int] = []
+        for perf in item:
+            for step in perf:
+                self._check(step)
+            for variant in self._variants(perf):
+                ids += self.encode_performance(variant)
+        return ids
+
+    def decode(self, ids: Sequence[int]) -> list[Performance]:
+        return [self.decode_performance(ids)]
+
+    def token_text(self, i: int) -> str:
+        if i < SPECIALS:
+            return ""
+        return " ".join(map(str, unpack(i - SPECIALS, self.n_in, self.k))) + "\n"
+
+    @property
+    def vocab_size(self) -> int:
+        return SPECIALS + self.k**self.n_in
+
+    @property
+    def output_size(self) -> int:
+        return self.k**self.n_out
+
+    def target_table(self) -> np.ndarray:
+        """Output class of each input id when it is the *next* input: its predicted part."""
+        codes = np.arange(self.k**self.n_in)
+        # the predicted values are the high digits: code // k^len(lead) is exactly their code
+        targets = codes // self.k ** len(self.lead)
+        return np.concatenate([np.full(SPECIALS, IGNORE), targets]).astype(np.int64)
+
+    # --- live call-and-response ---------------------------------------------------------
+    def live_input(self, values: Sequence[str], previous: Sequence[Any] | None) -> list[int]:
+        if len(values) != len(self.lead):
+            raise EnsembleError(f"expected {len(self.lead)} lead value(s), got {len(values)}")
+        try:
+            lead = [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise EnsembleError(f"lead values must be integers 0..{self.k - 1}, "
+                                f"got {' '.join(map(str, values))}") from None
+        prev = [int(v) for v in previous] if previous else [0] * self.n_out
+        return [SPECIALS + pack(lead + prev, self.k)]
+
+    def live_output(self, output_id: int) -> list[int]:
+        return unpack(int(output_id), self.n_out, self.k)
+
+    def live_never(self) -> list[int]:
+        return []  # the output classes have no special tokens
+
+    # --- JSON -----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "options": self.options}
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        """The vocabulary follows from the options; nothing else to restore."""

@@ -1,0 +1,1 @@
+"""Music helpers shared by the music codecs: rendering to audio and images."""

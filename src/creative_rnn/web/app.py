@@ -1,0 +1,293 @@
+"""The web studio: a Starlette app over the Python API (load, generate, collect, train).
+
+The models served are the run directories named when the server starts (plus runs trained
+from the page into its runs folder). Requests name models by their short name only; no
+request ever names a file path. Every answer is JSON or a stream of server-sent events
+(``event: NAME`` / ``data: JSON``); errors are ``{"error": message}`` with a 4xx/5xx status.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import UserError
+from ..sampling import Generator, load
+from .guard import (ApiError, BodyLimit, Counter, Limits, fields, json_body, log_internal,
+                    on_unexpected, on_user_error)
+
+STATIC = Path(__file__).parent / "static"
+CHUNK_SECONDS = 0.03  # tokens made within this long go out as one event: smooth, not chatty
+
+
+def sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+class Model:
+    """One served run: its Generator and what the page needs to know about it."""
+
+    def __init__(self, name: str, run: Path, gen: Generator):
+        self.name, self.run, self.gen = name, run, gen
+        self.music = _is_music(gen)
+        cfg = gen.config.get("model", {})
+        suffix = gen.codec.file_suffix.lstrip(".")
+        self.formats = [suffix] + [f for f in ("mid", "wav") if self.music and f != suffix]
+        self.info = {
+            "name": name, "codec": gen.codec.name, "documents": gen.documents,
+            "music": self.music, "cell": cfg.get("cell"), "layers": cfg.get("num_layers"),
+            "hidden": cfg.get("hidden_size"), "vocab": gen.codec.vocab_size,
+            "formats": self.formats,
+        }
+
+    def prime_item(self, prime: str) -> Any:
+        """Text models take the prime as text; music models as tokens separated by spaces
+        (what the piano roll's token list shows), turned into an item by the codec."""
+        if not prime or not self.music:
+            return prime
+        return self.gen.codec.detokenize(prime.split())
+
+
+def _is_music(gen: Generator) -> bool:
+    try:
+        return gen.codec.notes(gen.codec.decode([])) is not None
+    except Exception:  # a codec that cannot decode nothing: ask it with one real token
+        try:
+            return gen.codec.notes(gen.codec.decode([4])) is not None
+        except Exception:
+            return False
+
+
+class Studio:
+    """State shared by the routes: served models, limits, busy counters, the runs folder."""
+
+    def __init__(self, runs: Sequence[str | Path], runs_dir: str | Path | None, limits: Limits,
+                 device: str = "cpu"):
+        self.limits, self.device = limits, device
+        self.runs_dir = Path(runs_dir) if runs_dir else None
+        self.models: dict[str, Model] = {}
+        self.generations = Counter("generations", limits.max_generations)
+        for run in runs:
+            self.add(Path(run))
+        if self.runs_dir is not None:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            for run in sorted(self.runs_dir.iterdir()):
+                if (run / "model.safetensors").is_file() and run.resolve() not in \
+                        {m.run.resolve() for m in self.models.values()}:
+                    self.add(run)
+
+    def add(self, run: Path) -> Model:
+        gen = load(run, device=self.device)
+        name, n = run.name or "run", 2
+        while name in self.models:
+            name, n = f"{run.name}-{n}", n + 1
+        self.models[name] = Model(name, run, gen)
+        return self.models[name]
+
+    def model(self, name: str) -> Model:
+        if name not in self.models:
+            raise ApiError(f"no model named {name!r}; served: {', '.join(self.models) or 'none'}",
+                           404)
+        return self.models[name]
+
+
+# --- generation -----------------------------------------------------------------------------
+def _gen_spec(limits: Limits) -> dict:
+    return {
+        "model": (str, ..., None, 200), "prime": (str, "", None, limits.max_prime),
+        "temperature": (float, 0.8, 0.01, 5.0), "top_k": (int, 0, 0, 100_000),
+        "top_p": (float, 1.0, 0.01, 1.0), "length": (int, 200, 1, limits.max_length),
+        "num": (int, 1, 1, limits.max_num), "seed": (int, None, 0, 2**31 - 1),
+        "greedy": (bool, False, None, None),
+    }
+
+
+async def generate(request: Request) -> Response:
+    """POST {model, prime, temperature, top_k, top_p, length, num, seed} -> an event stream:
+    ``start`` {prime_ids, prime_text}, ``tokens`` {steps: [[[sample, text], ...], ...]},
+    ``done`` {samples: [{ids, text, notes}]} or ``error`` {error}. Closing the connection
+    stops the generation after the step in progress."""
+    studio: Studio = request.app.state.studio
+    opts = fields(await json_body(request), _gen_spec(studio.limits))
+    m = studio.model(opts.pop("model"))
+    prime = m.prime_item(opts.pop("prime"))
+    steps = m.gen.generate_ids(prime, **opts)  # checks options and prime before streaming
+    prime_ids = m.gen._prime_ids(prime, "error")
+    studio.generations.acquire()
+    return ClosingStream(_stream(m, prime_ids, steps, opts["num"]), studio.generations.release,
+                         media_type="text/event-stream",
+                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def _stream(m: Model, prime_ids: list[int],
+                  steps: Iterator[list[tuple[int, int]]], num: int) -> AsyncIterator[bytes]:
+    codec = m.gen.codec
+    ids = [list(prime_ids) for _ in range(num)]
+
+    def chunk(first: bool) -> list | None:
+        """Steps made within CHUNK_SECONDS (just one for the first chunk: fast first token)."""
+        out, start = [], time.perf_counter()
+        for step in steps:
+            for i, t in step:
+                ids[i].append(t)
+            out.append([[i, codec.token_text(t)] for i, t in step])
+            if first or time.perf_counter() - start > CHUNK_SECONDS:
+                break
+        return out or None
+
+    try:
+        yield sse("start", {"prime_ids": prime_ids,
+                            "prime_text": [codec.token_text(i) for i in prime_ids]})
+        first = True
+        while (out := await anyio.to_thread.run_sync(chunk, first)) is not None:
+            yield sse("tokens", {"steps": out})
+            first = False
+        samples = await anyio.to_thread.run_sync(_finish, m, ids)
+        yield sse("done", {"samples": samples})
+    except UserError as e:
+        yield sse("error", {"error": str(e)})
+    except Exception as e:  # noqa: BLE001 - shown as one line, never a traceback
+        log_internal("/api/generate", e)
+        yield sse("error", {"error": "generation failed inside the server"})
+
+
+class ClosingStream(StreamingResponse):
+    """A streaming response that runs ``on_close`` once however it ends: finished, stopped
+    by the client, or dropped before its first byte (when the generator never starts)."""
+
+    def __init__(self, body: AsyncIterator[bytes], on_close, **kw: Any):
+        super().__init__(body, **kw)
+        self.on_close = on_close
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
+
+
+def _finish(m: Model, ids: list[list[int]]) -> list[dict]:
+    codec, out = m.gen.codec, []
+    for seq in ids:
+        item = codec.decode(seq)
+        notes = codec.notes(item) if m.music else None
+        out.append({"ids": seq, "text": codec.render(item),
+                    "notes": [list(n) for n in notes] if notes is not None else None})
+    return out
+
+
+# --- export and the inside view ---------------------------------------------------------------
+async def export(request: Request) -> Response:
+    """POST {model, ids, format} -> the item as a file (txt/abc/mid/wav, as the codec writes)."""
+    studio: Studio = request.app.state.studio
+    spec = {"model": (str, ..., None, 200), "ids": (list, ..., None, 20_000),
+            "format": (str, ..., None, 10)}
+    req = fields(await json_body(request), spec)
+    m = studio.model(req["model"])
+    fmt = req["format"]
+    if fmt not in m.formats:
+        raise ApiError(f"{m.name} cannot be downloaded as {fmt!r}; choose {', '.join(m.formats)}")
+    ids = _check_ids(req["ids"], m)
+
+    def write() -> tuple[bytes, str]:
+        item = m.gen.codec.decode(ids)
+        with tempfile.TemporaryDirectory() as tmp:
+            own = fmt == m.formats[0]
+            paths = m.gen.codec.outputs(item, Path(tmp) / "sample", [] if own else [fmt])
+            match = [p for p in paths if p.suffix == f".{fmt}"]
+            if not match:
+                raise ApiError(f"the {m.gen.codec.name} codec wrote no .{fmt} file")
+            return match[0].read_bytes(), match[0].name
+
+    data, name = await anyio.to_thread.run_sync(write)
+    kinds = {"mid": "audio/midi", "wav": "audio/wav", "abc": "text/vnd.abc"}
+    return Response(data, media_type=kinds.get(fmt, "text/plain; charset=utf-8"),
+                    headers={"Content-Disposition": f'attachment; filename="{m.name}-{name}"'})
+
+
+def _check_ids(ids: list, m: Model) -> list[int]:
+    V = m.gen.codec.vocab_size
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < V for i in ids):
+        raise ApiError(f"ids must be integers in [0, {V}) for {m.name}")
+    return ids
+
+
+async def activations(request: Request) -> Response:
+    """POST {model, ids} -> {tokens, keys, layers, hidden, values: {key: [layer][t][unit]}}."""
+    from ..viz.activations import collect
+
+    studio: Studio = request.app.state.studio
+    spec = {"model": (str, ..., None, 200), "ids": (list, ..., 1, 20_000)}
+    req = fields(await json_body(request), spec)
+    m = studio.model(req["model"])
+    ids = _check_ids(req["ids"], m)
+    if not ids:
+        raise ApiError("ids is empty: generate something first")
+    model = m.gen.model
+    L, H = model.config.num_layers, model.config.hidden_size
+    keys_n = 7 if model.config.cell == "lstm" else (4 if model.config.cell == "gru" else 1)
+    size = keys_n * L * len(ids) * H
+    if size > studio.limits.max_activation_values:
+        raise ApiError(f"too many activations ({size:,} values) for one view; use a shorter "
+                       f"text (the limit is {studio.limits.max_activation_values:,})", 413)
+    acts = await anyio.to_thread.run_sync(collect, model, ids)
+    codec = m.gen.codec
+    tokens = [codec.token_text(i) or codec.vocab.token(i) for i in ids]
+    values = {k: v.round(3).tolist() for k, v in acts.items()}
+    return JSONResponse({"tokens": tokens, "keys": list(values), "layers": L, "hidden": H,
+                         "values": values})
+
+
+# --- the app --------------------------------------------------------------------------------
+async def models(request: Request) -> Response:
+    studio: Studio = request.app.state.studio
+    return JSONResponse({"models": [m.info for m in studio.models.values()],
+                         "training": studio.runs_dir is not None,
+                         "limits": {"max_length": studio.limits.max_length,
+                                    "max_num": studio.limits.max_num,
+                                    "max_upload": studio.limits.max_upload,
+                                    "max_train_steps": studio.limits.max_train_steps}})
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
+               limits: Limits | None = None, device: str = "cpu") -> Starlette:
+    """The studio serving ``runs`` (run directories). With ``runs_dir`` the page can also train
+    new runs there (the same layout ``creative-rnn train --out`` makes). Raises a UserError
+    naming the run when one cannot be loaded."""
+    from . import training
+
+    limits = limits or Limits()
+    studio = Studio(runs, runs_dir, limits, device)
+    routes = [
+        Route("/", index),
+        Route("/api/models", models),
+        Route("/api/generate", generate, methods=["POST"]),
+        Route("/api/export", export, methods=["POST"]),
+        Route("/api/activations", activations, methods=["POST"]),
+        *training.routes(),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BodyLimit, limits=limits, upload_paths=(training.UPLOAD_PATH,))],
+        exception_handlers={UserError: on_user_error, Exception: on_unexpected},
+    )
+    app.state.studio = studio
+    training.attach(app, studio)
+    return app

@@ -1,0 +1,269 @@
+"""Training from the page: start a run on a built-in corpus or an uploaded file, follow its
+loss curve and samples live, stop it.
+
+A run trains in a background thread through ``creative_rnn.train`` (signals cannot be used off
+the main thread, so stopping is the ``stop`` event train() takes). Runs go into the runs
+folder chosen when the server started, in the same layout ``creative-rnn train --out`` makes;
+a finished run is served as a model straight away.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .. import codecs, corpora
+from ..errors import UserError
+from .guard import ApiError, Busy, log_internal
+
+UPLOAD_PATH = "/api/train"
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+PRESETS = ("tiny", "small")  # bigger presets take hours on a CPU: use the CLI for those
+POLL_SECONDS = 0.25  # how often a live view looks for new metrics lines
+SAMPLE_LENGTH = 160
+
+
+class Job:
+    """One training run started from the page."""
+
+    def __init__(self, name: str, run: Path, max_steps: int):
+        self.name, self.run, self.max_steps = name, run, max_steps
+        self.status = "starting"  # running, stopping, done, stopped, error
+        self.error: str | None = None
+        self.stop = threading.Event()
+        self.samples: list[dict[str, Any]] = []  # {step, text}
+        self.sampled: set[int] = set()
+        self.lock = threading.Lock()
+        self.spec: dict[str, Any] = {}  # the keyword arguments for creative_rnn.train
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "stopped", "error")
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "error": self.error,
+                "max_steps": self.max_steps}
+
+
+def attach(app, studio) -> None:
+    app.state.jobs = {}
+
+
+def _studio(request: Request):
+    studio = request.app.state.studio
+    if studio.runs_dir is None:
+        raise ApiError("this server was started without --runs-dir, so it cannot train", 403)
+    return studio
+
+
+def _job(request: Request) -> Job:
+    job = request.app.state.jobs.get(request.path_params["name"])
+    if job is None:
+        raise ApiError(f"no training run named {request.path_params['name']!r}", 404)
+    return job
+
+
+async def options(request: Request) -> Response:
+    studio = request.app.state.studio
+    return JSONResponse({
+        "enabled": studio.runs_dir is not None,
+        "corpora": [{"name": k, "description": v[0]} for k, v in corpora.NAMED.items()],
+        "codecs": codecs.names(), "presets": list(PRESETS),
+        "jobs": [j.info() for j in request.app.state.jobs.values()],
+    })
+
+
+async def start(request: Request) -> Response:
+    """multipart form: name, codec, preset, max_steps, documents, and corpus (a built-in
+    name) or file (an upload). Validates the corpus like the CLI, then trains in a thread."""
+    studio = _studio(request)
+    limits = studio.limits
+    try:
+        async with request.form(max_files=1, max_fields=10) as form:
+            job, shown = await _prepare(request, form, studio)
+    except UserError:
+        raise
+    except Exception as e:  # multipart parser errors: a malformed upload
+        raise ApiError(f"could not read the form: {e}") from None
+    running = sum(not j.finished for j in request.app.state.jobs.values())
+    if running >= limits.max_trainings:
+        raise Busy("training runs", limits.max_trainings)
+    request.app.state.jobs[job.name] = job
+    job.status = "running"
+    threading.Thread(target=_train, args=(job, studio), daemon=True,
+                     name=f"train-{job.name}").start()
+    return JSONResponse({"job": job.info(), "corpus": shown}, status_code=201)
+
+
+async def _prepare(request: Request, form, studio) -> tuple[Job, str]:
+    limits = studio.limits
+    unknown = sorted(set(form) - {"name", "codec", "preset", "max_steps", "documents",
+                                  "corpus", "file"})
+    if unknown:
+        raise ApiError(f"unknown form field(s) {', '.join(unknown)}")
+    name = str(form.get("name") or "").strip()
+    if not NAME.fullmatch(name):
+        raise ApiError("name: 1-40 letters, digits, - or _ (it becomes the run folder's name)")
+    run = studio.runs_dir / name
+    if run.exists() or name in request.app.state.jobs or name in studio.models:
+        raise ApiError(f"a run named {name!r} already exists; choose another name", 409)
+    codec_name = str(form.get("codec") or "char")
+    codec = codecs.get(codec_name)  # UserError names the choices
+    preset = str(form.get("preset") or "tiny")
+    if preset not in PRESETS:
+        raise ApiError(f"preset must be one of {', '.join(PRESETS)}")
+    try:
+        max_steps = int(str(form.get("max_steps") or "200"))
+    except ValueError:
+        raise ApiError("max_steps must be a whole number") from None
+    if not 1 <= max_steps <= limits.max_train_steps:
+        raise ApiError(f"max_steps must be in [1, {limits.max_train_steps}]")
+    documents = str(form.get("documents") or "").lower() in ("1", "true", "on", "yes")
+    upload, named = form.get("file"), str(form.get("corpus") or "")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(limits.max_upload + 1)
+        if len(data) > limits.max_upload:
+            raise ApiError(f"the file is over the {limits.max_upload:,}-byte limit", 413)
+        shown = Path(upload.filename).name
+        suffix = Path(shown).suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}",
+                                                             Path(shown).suffix.lower()) else ""
+        path = studio.runs_dir / "uploads" / name / f"corpus{suffix}"
+        from ..checkpoint import atomic_write_bytes
+
+        atomic_write_bytes(path, data)
+        source = str(path)
+    elif named:
+        if named not in corpora.NAMED:
+            raise ApiError(f"unknown corpus {named!r}; choose {', '.join(corpora.NAMED)}")
+        source, shown, path = named, named, None
+    else:
+        raise ApiError("choose a built-in corpus or upload a file")
+    try:
+        await anyio.to_thread.run_sync(_validate, source, codec, documents)
+    except UserError as e:
+        if path is not None:
+            path.unlink(missing_ok=True)
+            raise ApiError(str(e).replace(str(path), shown)) from None
+        raise
+    job = Job(name, run, max_steps)
+    job.spec = dict(corpus=[source], out=str(run), codec=codec_name, preset=preset,
+                    documents=documents, max_steps=max_steps)
+    return job, shown
+
+
+def _validate(source: str, codec, documents: bool) -> None:
+    """The same checks training makes, before a thread is started: readable, not empty, and
+    enough tokens to split into training and validation parts."""
+    corpus = corpora.load([source], codec, documents=documents)
+    codec.fit(corpus.items)
+    tokens = sum(len(codec.tokenize(item)) for item in corpus.items)
+    if tokens < 200:
+        raise ApiError(f"the corpus has only {tokens} tokens; give at least 200")
+
+
+def _train(job: Job, studio) -> None:
+    from ..train import train
+
+    spec = job.spec
+    steps = spec["max_steps"]
+    every = max(5, steps // 8)  # about eight points on the validation curve
+    try:
+        result = train(**spec, eval_every=every, checkpoint_every=every,
+                       log_every=max(1, min(10, steps // 40)), progress_bar=False,
+                       stop=job.stop)
+        job.status = "stopped" if result.stopped == "interrupted" else "done"
+        studio.add(job.run)  # served from now on
+    except UserError as e:
+        job.status, job.error = "error", str(e)
+    except Exception as e:  # noqa: BLE001 - one line in the page, details in the terminal
+        log_internal(f"training {job.name}", e)
+        job.status, job.error = "error", "training failed inside the server (see its terminal)"
+
+
+async def stop(request: Request) -> Response:
+    job = _job(request)
+    if not job.finished:
+        job.stop.set()
+        job.status = "stopping"
+    return JSONResponse({"job": job.info()})
+
+
+async def events(request: Request) -> Response:
+    """An event stream: ``metrics`` {rows}, ``sample`` {step, text}, ``status`` {job}; it
+    ends after the run has finished and everything has been sent."""
+    job = _job(request)
+    return StreamingResponse(_follow(request, job), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store"})
+
+
+async def _follow(request: Request, job: Job):
+    from .app import sse
+
+    sent_rows, sent_samples, last_status = 0, 0, None
+    while True:
+        finished = job.finished  # read first: what follows is then complete
+        rows = _rows(job.run / "metrics.jsonl")
+        if len(rows) > sent_rows:
+            yield sse("metrics", {"rows": rows[sent_rows:]})
+            sent_rows = len(rows)
+        val_steps = [r["step"] for r in rows if "val_loss" in r]
+        if val_steps and val_steps[-1] not in job.sampled:
+            await anyio.to_thread.run_sync(_sample, job, val_steps[-1])
+        while sent_samples < len(job.samples):
+            yield sse("sample", job.samples[sent_samples])
+            sent_samples += 1
+        if job.status != last_status:
+            last_status = job.status
+            yield sse("status", {"job": job.info()})
+        if finished:
+            return
+        await anyio.sleep(POLL_SECONDS)
+
+
+def _rows(path: Path) -> list[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line being written right now: read it next time
+    return out
+
+
+def _sample(job: Job, step: int) -> None:
+    """A short sample from the run's best weights so far, once per validation step."""
+    from ..sampling import load
+
+    with job.lock:
+        if step in job.sampled:
+            return
+        job.sampled.add(step)
+        try:
+            gen = load(job.run, device="cpu")
+            item = gen.generate(length=SAMPLE_LENGTH, num=1, temperature=0.8, seed=step)[0]
+            job.samples.append({"step": step, "text": gen.codec.render(item)})
+        except Exception as e:  # noqa: BLE001 - weights mid-write or a tiny run: skip this one
+            log_internal(f"sampling {job.name} at step {step}", e)
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/train", options, methods=["GET"]),
+        Route(UPLOAD_PATH, start, methods=["POST"]),
+        Route("/api/train/{name}/events", events),
+        Route("/api/train/{name}/stop", stop, methods=["POST"]),
+    ]
+

@@ -1,0 +1,232 @@
+"""Training: it learns, it is reproducible, and a killed run resumes bit-identically."""
+
+import json
+import math
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+
+import creative_rnn as cr
+from creative_rnn import checkpoint as ckpt
+from creative_rnn.errors import CheckpointError, ConfigError, CorpusError, UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = dict(preset="tiny", hidden_size=32, num_layers=2, dropout=0.1, batch_size=8, seq_len=32,
+             eval_every=10, checkpoint_every=10, log_every=5, progress_bar=False)
+
+
+def unigram_entropy(text: str) -> float:
+    counts = Counter(text)
+    n = sum(counts.values())
+    return -sum(c / n * math.log(c / n) for c in counts.values())
+
+
+def weights(run: Path, name: str = "model.safetensors") -> dict:
+    return ckpt.load_tensors(run / name)[0]
+
+
+def losses(run: Path) -> list:
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    return [(r["step"], r.get("train_loss"), r.get("val_loss"), r["tokens"]) for r in rows]
+
+
+def test_learns_star_trek_titles_below_unigram_entropy(tmp_path, startrek):
+    result = cr.train(corpus=[str(startrek)], out=tmp_path / "run", preset="tiny",
+                      max_steps=300, eval_every=100, progress_bar=False)
+    baseline = unigram_entropy(startrek.read_text())
+    assert result.best_val_loss < baseline - 0.4, (result.best_val_loss, baseline)
+    run = tmp_path / "run"
+    for name in ("config.json", "codec.json", "model.safetensors", "optimizer.safetensors",
+                 "state.json", "metrics.jsonl", "loss.png", "best/model.safetensors"):
+        assert (run / name).is_file(), name
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {"step", "elapsed_s", "tokens", "train_loss"} <= set(rows[0])
+    assert any("val_loss" in r for r in rows)
+    assert json.loads((run / "state.json").read_text())["step"] == 300
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_each_cell_trains_and_samples(tmp_path, startrek, cell):
+    cr.train(corpus=[str(startrek)], out=tmp_path / cell, cell=cell, **{**SMALL,
+             "max_steps": 20})
+    first = weights(tmp_path / cell)
+    assert all(torch.isfinite(v).all() for v in first.values())
+    text = cr.load(tmp_path / cell).generate(prime="Star", length=20, seed=0)[0]
+    assert text.startswith("Star") and len(text) == 24
+
+
+def test_same_seed_same_run(tmp_path, startrek):
+    for name in ("a", "b"):
+        cr.train(corpus=[str(startrek)], out=tmp_path / name, max_steps=20, seed=7, **SMALL)
+    a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    cr.train(corpus=[str(startrek)], out=tmp_path / "c", max_steps=20, seed=8, **SMALL)
+    c = weights(tmp_path / "c")
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "creative_rnn", *args], capture_output=True,
+                          text=True, **kw)
+
+
+TRAIN_ARGS = ["--preset", "tiny", "--set", "hidden_size=32", "--set", "num_layers=2",
+              "--set", "dropout=0.1", "--set", "batch_size=8", "--set", "seq_len=32",
+              "--set", "eval_every=10", "--set", "checkpoint_every=10", "--set", "log_every=5",
+              "--quiet"]
+
+
+@pytest.mark.parametrize("documents", [False, True])
+def test_killed_mid_checkpoint_then_resumed_is_bit_identical(tmp_path, startrek, documents):
+    """SIGKILL in the middle of the step-30 checkpoint (after the resume file is committed,
+    before the weights file), then --resume: the final parameters equal an uninterrupted run's."""
+    extra = ["--documents"] if documents else []
+    ref, killed = tmp_path / "ref", tmp_path / "killed"
+    r = _cli("train", str(startrek), "--out", str(ref), "--max-steps", "50", *TRAIN_ARGS, *extra)
+    assert r.returncode == 0, r.stderr
+    script = f"""
+import os, signal, sys
+import creative_rnn.checkpoint as c
+from creative_rnn.cli import main
+real, calls = c.atomic_write_bytes, []
+def write(path, data):
+    calls.append(str(path))
+    if str(path).endswith("model.safetensors") and sum("optimizer" in p for p in calls) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(path, data)
+c.atomic_write_bytes = write
+main(sys.argv[1:])
+"""
+    r = subprocess.run([sys.executable, "-c", script, "train", str(startrek), "--out",
+                        str(killed), "--max-steps", "50", *TRAIN_ARGS, *extra],
+                       capture_output=True, text=True)
+    assert r.returncode == -9, r.stderr
+    assert ckpt.load_tensors(killed / "optimizer.safetensors")[1]["step"] == 30
+    assert ckpt.load_tensors(killed / "model.safetensors")[1]["step"] == 20  # older, still valid
+    r = _cli("train", "--resume", str(killed), "--quiet")
+    assert r.returncode == 0, r.stderr
+    a, b = weights(ref), weights(killed)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert losses(ref) == losses(killed)
+
+
+def test_sigkill_at_any_moment_then_resume_is_bit_identical(tmp_path, startrek):
+    ref, killed = tmp_path / "ref", tmp_path / "killed"
+    steps = "400"
+    r = _cli("train", str(startrek), "--out", str(ref), "--max-steps", steps, *TRAIN_ARGS)
+    assert r.returncode == 0, r.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "creative_rnn", "train", str(startrek),
+                             "--out", str(killed), "--max-steps", steps, *TRAIN_ARGS],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # wait for the first checkpoint to appear, then kill without warning
+    state = killed / "state.json"
+    while proc.poll() is None and not state.exists():
+        pass
+    proc.kill()
+    proc.wait()
+    r = _cli("train", "--resume", str(killed), "--quiet")
+    assert r.returncode == 0, r.stderr
+    a, b = weights(ref), weights(killed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_can_extend_max_steps(tmp_path, startrek):
+    run = tmp_path / "run"
+    cr.train(corpus=[str(startrek)], out=run, max_steps=20, **SMALL)
+    result = cr.train(resume=run, max_steps=30, progress_bar=False)
+    assert result.step == 30
+    cr.train(corpus=[str(startrek)], out=tmp_path / "straight", max_steps=30, **SMALL)
+    # a longer budget changes the schedule, so only the step count is compared here
+    assert json.loads((run / "state.json").read_text())["step"] == 30
+
+
+def test_ctrl_c_saves_and_exits_cleanly(tmp_path, startrek):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "creative_rnn", "train", str(startrek),
+                             "--out", str(run), "--max-steps", "100000", *TRAIN_ARGS],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and not (run / "state.json").exists():
+        pass
+    proc.send_signal(2)  # SIGINT, as Ctrl-C
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "stopped (interrupted)" in out
+    step = json.loads((run / "state.json").read_text())["step"]
+    assert step >= 10
+    assert ckpt.load_tensors(run / "optimizer.safetensors")[1]["step"] == step
+
+
+def test_stop_event_from_another_thread(tmp_path, startrek):
+    stop = threading.Event()
+    stop.set()
+    result = cr.train(corpus=[str(startrek)], out=tmp_path / "r", max_steps=50, stop=stop,
+                      **SMALL)
+    assert result.stopped == "interrupted" and result.step == 0
+
+
+def test_early_stopping(tmp_path, startrek):
+    # a huge learning rate makes validation worse at once; patience 2 stops the run early
+    result = cr.train(corpus=[str(startrek)], out=tmp_path / "r", max_steps=500,
+                      patience=2, **{**SMALL, "lr": 5.0, "grad_clip": 100.0, "warmup_steps": 0})
+    assert result.stopped == "early_stopping"
+    assert result.step < 500
+
+
+def test_max_minutes_budget_stops_and_validates(tmp_path, startrek):
+    result = cr.train(corpus=[str(startrek)], out=tmp_path / "r", max_minutes=0.02, **SMALL)
+    assert result.stopped == "max_minutes"
+    assert result.val_loss is not None
+
+
+def test_small_corpus_shrinks_the_batch(tmp_path, capsys):
+    f = tmp_path / "small.txt"
+    f.write_text("a tiny corpus of a few words, repeated. " * 3)
+    result = cr.train(corpus=[str(f)], out=tmp_path / "r", max_steps=5, **SMALL)
+    assert result.step == 5
+    assert "corpus is small" in capsys.readouterr().err
+
+
+def test_bad_inputs_raise_user_errors(tmp_path, startrek):
+    with pytest.raises(CorpusError, match="does not exist"):
+        cr.train(corpus=[str(tmp_path / "missing.txt")], out=tmp_path / "r", **SMALL)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(CorpusError, match="empty"):
+        cr.train(corpus=[str(empty)], out=tmp_path / "r", **SMALL)
+    with pytest.raises(ConfigError, match="unknown config key"):
+        cr.train(corpus=[str(startrek)], out=tmp_path / "r", colour="red", **SMALL)
+    cr.train(corpus=[str(startrek)], out=tmp_path / "r2", max_steps=2, **SMALL)
+    with pytest.raises(UserError, match="already holds a run"):
+        cr.train(corpus=[str(startrek)], out=tmp_path / "r2", max_steps=2, **SMALL)
+    with pytest.raises(UserError, match="only max_minutes, max_steps"):
+        cr.train(resume=tmp_path / "r2", hidden_size=3)
+    with pytest.raises(CheckpointError):
+        cr.train(resume=tmp_path / "nothing")
+
+
+def test_resume_refuses_a_changed_corpus(tmp_path):
+    f = tmp_path / "c.txt"
+    f.write_text("some text to learn from, " * 40)
+    cr.train(corpus=[str(f)], out=tmp_path / "r", max_steps=2, **SMALL)
+    f.write_text("text some to learn from, " * 40)  # same characters, other order
+    with pytest.raises(CheckpointError, match="changed"):
+        cr.train(resume=tmp_path / "r", max_steps=4, progress_bar=False)
+
+
+def test_run_directory_holds_only_json_safetensors_and_png(tiny_text_run):
+    for p in tiny_text_run.rglob("*"):
+        if not p.is_file():
+            continue
+        if p.suffix == ".safetensors":
+            ckpt.load_tensors(p)  # verified by checksum, no pickle involved
+        elif p.suffix in (".json", ".jsonl"):
+            for line in p.read_text().splitlines() if p.suffix == ".jsonl" else [p.read_text()]:
+                json.loads(line)
+        else:
+            assert p.suffix == ".png" and p.read_bytes().startswith(b"\x89PNG"), p

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from creative_rnn.data import (IGNORE, DocumentBatches, StreamBatches, TokenStore, eval_batches,
-                               fit_stream_shape, smallest_dtype)
+from creative_rnn.data import (
+    IGNORE,
+    DocumentBatches,
+    StreamBatches,
+    TokenStore,
+    eval_batches,
+    fit_stream_shape,
+    smallest_dtype,
+)
 from creative_rnn.errors import CorpusError
 
 

@@ -89,7 +89,7 @@ def test_killed_mid_checkpoint_then_resumed_is_bit_identical(tmp_path, startrek,
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     r = _cli("train", str(startrek), "--out", str(ref), "--max-steps", "50", *TRAIN_ARGS, *extra)
     assert r.returncode == 0, r.stderr
-    script = f"""
+    script = """
 import os, signal, sys
 import creative_rnn.checkpoint as c
 from creative_rnn.cli import main

@@ -146,7 +146,7 @@ def load_run(run_dir: str | Path, last: bool = False, device: str | None = "cpu"
     cfg = read_json(run / "config.json")
     if cfg.get("task", "lm") != "lm":  # classify/seq2seq runs have their own loaders (tasks/)
         raise CheckpointError(f"{run} is a {cfg['task']} run, not a language model; use "
-                              "creative-rnn respond (seq2seq) or creative_rnn.tasks.load")
+                              "creative-rnn respond (seq2seq) or creative-rnn classify")
     codec = codecs.from_json(read_json(run / "codec.json"))
     try:
         model_cfg = from_dict(ModelConfig, cfg["model"])

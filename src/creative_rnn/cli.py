@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from functools import partial
 
 from . import __version__
 from .errors import UserError
@@ -50,7 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--max-minutes", type=float)
     t.add_argument("--seed", type=int)
     t.add_argument("--device", choices=["cpu", "cuda", "auto"])
-    t.add_argument("--task", default="lm", choices=["lm"])
+    t.add_argument("--task", default="lm", choices=["lm", "classify", "seq2seq"],
+                   help="lm: next token; classify: labels/tags (JSONL); seq2seq: call -> response")
+    t.add_argument("--codec-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="codec option, value as JSON (ensemble: performers=2, lead=[0], "
+                        "augment=true)")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the corpus files")
     t.add_argument("--max-vocab", type=int, help="largest vocabulary the codec accepts")
     t.add_argument("--shakespeare-file", help="local copy of tiny-shakespeare")
@@ -121,7 +126,8 @@ def cmd_corpus(args) -> None:
         for note in corpus.skipped[:5]:
             print(f"  {note}")
     shown = codec.vocab.tokens[4:64]
-    print("vocabulary:", " ".join(repr(t)[1:-1] for t in shown) + (" ..." if codec.vocab_size > 68 else ""))
+    more = " ..." if codec.vocab_size > 68 else ""
+    print("vocabulary:", " ".join(repr(t)[1:-1] for t in shown) + more)
     sample = codec.render(corpus.items[0])
     print("sample:\n" + sample[:400] + ("..." if len(sample) > 400 else ""))
 
@@ -144,7 +150,17 @@ def cmd_train(args) -> None:
         if not args.corpus or not args.out:
             raise UserError("train needs a corpus and --out RUN, e.g. "
                             "creative-rnn train text.txt --out runs/mine")
-        result = train(corpus=args.corpus, out=args.out, codec=args.codec, preset=args.preset,
+        codec = args.codec
+        if args.codec_opt:  # options other than the text codecs' own flags
+            from . import codecs
+            from .cli_ensemble import parse_codec_options
+
+            codec = codecs.get(args.codec, **parse_codec_options(args.codec_opt))
+        if args.task != "lm":  # classify / seq2seq: their own loop and run layout (tasks/)
+            from .tasks import train_task
+
+            train = partial(train_task, args.task)
+        result = train(corpus=args.corpus, out=args.out, codec=codec, preset=args.preset,
                        config=args.config, documents=args.documents or None, unit=args.unit,
                        encoding=args.encoding, max_vocab=args.max_vocab,
                        named_options=_named_options(args), progress_bar=not args.quiet,
@@ -215,6 +231,8 @@ COMMANDS = {"demo": cmd_demo, "corpus": cmd_corpus, "train": cmd_train, "sample"
 # modules that add subcommands: one line each
 EXTENSIONS: list[str] = [
     "creative_rnn.cli_web",
+    "creative_rnn.cli_inside",
+    "creative_rnn.cli_ensemble",
 ]
 
 

@@ -32,6 +32,9 @@ SHAKESPEARE_ENV = "CREATIVE_RNN_SHAKESPEARE"  # path to a local copy; skips the 
 FOLK_COLLECTIONS = ("ryansMammoth", "oneills1850", "essenFolksong", "airdsAirs", "miscFolk",
                     "nottingham-dataset")
 
+# named groups of those: O'Neill's Music of Ireland (1850 tunes) and Ryan's Mammoth Collection
+FOLK_GROUPS = {"irish": ("oneills1850", "ryansMammoth")}
+
 UNITS = ("file", "line", "paragraph")
 
 
@@ -48,9 +51,11 @@ class Corpus:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("CREATIVE_RNN_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    return Path(base or Path.home() / ".cache") / ("" if "CREATIVE_RNN_CACHE" in os.environ
-                                                     else "creative-rnn")
+    """$CREATIVE_RNN_CACHE, else the platform cache folder's creative-rnn/."""
+    if os.environ.get("CREATIVE_RNN_CACHE"):
+        return Path(os.environ["CREATIVE_RNN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "creative-rnn"
 
 
 # --- named corpora --------------------------------------------------------------------------
@@ -63,10 +68,12 @@ def _music21_corpus() -> Path:
 
 
 def folk_files(collections: Iterable[str] = FOLK_COLLECTIONS) -> list[Path]:
-    """The ABC files of music21's bundled folk collections, in a stable order."""
+    """The ABC files of music21's bundled folk collections, in a stable order. A name may
+    be a group of collections (``irish``), e.g. ``folk:irish`` or ``folk:oneills1850``."""
     root = _music21_corpus()
     files: list[Path] = []
-    for name in collections:
+    names = [c for name in collections for c in FOLK_GROUPS.get(name, (name,))]
+    for name in names:
         if name not in FOLK_COLLECTIONS:
             raise CorpusError(f"unknown folk collection {name!r}; choose from "
                               f"{', '.join(FOLK_COLLECTIONS)}")
@@ -78,6 +85,20 @@ def python_files() -> list[Path]:
     """The top-level modules of this Python's standard library (about 4.7 MB of source)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     return sorted(stdlib.glob("*.py"))
+
+
+def bach_files(names: Iterable[str] | None = None, limit: int | None = None) -> list[Path]:
+    """music21's bundled Bach chorales (MusicXML), e.g. ``names=["bwv66.6"]``; ``limit``
+    takes the first few (for quick trials). The codec decides what is read: the soprano
+    line (melody) or all four voices (performance)."""
+    files = sorted((_music21_corpus() / "bach").glob("bwv*.mxl"))
+    if names is not None:
+        wanted = {n.removesuffix(".mxl") for n in names}
+        files = [f for f in files if f.name.removesuffix(".mxl") in wanted]
+        if len(files) < len(wanted):
+            raise CorpusError(f"no Bach chorale named {', '.join(sorted(wanted))} in music21's "
+                              "corpus (names look like bwv66.6)")
+    return files[:limit] if limit else files
 
 
 def shakespeare_file(local: str | Path | None = None, url: str = SHAKESPEARE_URL) -> Path:
@@ -116,6 +137,8 @@ def _sha256(data: bytes) -> str:
 # name -> (description, function giving the files)
 NAMED: dict[str, tuple[str, Callable[..., list[Path]]]] = {
     "folk": ("ABC folk tunes bundled with music21 (O'Neill, Ryan, Aird, Essen, ...)", folk_files),
+    "bach": ("Bach chorales bundled with music21 (melody: soprano; performance: all voices)",
+             bach_files),
     "python": ("the Python standard library's own source", python_files),
     "shakespeare": ("tiny-shakespeare, 1.1 M characters (downloaded once, checked)",
                     lambda **kw: [shakespeare_file(**kw)]),
@@ -130,8 +153,11 @@ def resolve_files(sources: Iterable[str | Path], **named_options: Any) -> tuple[
     explicit: set[Path] = set()
     for src in sources:
         s = str(src)
-        if s in NAMED:
-            found = NAMED[s][1](**named_options.get(s, {}))
+        name, colon, pick = s.partition(":")
+        if s in NAMED or (colon and name in NAMED and not Path(s).exists()):
+            # "folk:oneills1850,airdsAirs": a named corpus narrowed to some of its parts
+            args = [pick.split(",")] if colon else []
+            found = NAMED[name][1](*args, **named_options.get(name, {}))
             files += found
             explicit.update(found)
             continue
@@ -176,6 +202,10 @@ def load(sources: str | Path | Iterable[str | Path], codec: Codec, documents: bo
     if isinstance(sources, (str, Path)):
         sources = [sources]
     files, explicit = resolve_files(sources, **named_options)
+    if hasattr(codec, "read_items"):  # several items per file: parallel, timed, cached
+        from .corpus_loader import load_files
+
+        return load_files(files, explicit, codec, list(sources))
     items: list[Any] = []
     used: list[str] = []
     skipped: list[str] = []
@@ -190,7 +220,8 @@ def load(sources: str | Path | Iterable[str | Path], codec: Codec, documents: bo
         if documents and isinstance(item, str):
             parts = split_units(item, unit)
         else:
-            parts = [item] if item else []
+            blank = item.strip() == "" if isinstance(item, str) else not item
+            parts = [] if blank else [item]
         items += parts
         used.append(str(f))
     if not items:

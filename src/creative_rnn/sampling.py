@@ -17,7 +17,7 @@ import torch
 from .config import SampleConfig
 from .errors import SamplingError
 
-# (logits (n, V), generated ids per active row) -> logits
+# (logits (n, V), ids so far per active row, prime included) -> logits
 LogitsProcessor = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
 
 
@@ -120,8 +120,10 @@ class Generator:
         logits, state = self.model(x)  # the prime, once
         logits = logits[:, -1]
         active = torch.arange(sc.num, device=self.device)
-        history: list[list[int]] = [[] for _ in range(sc.num)]
-        for _ in range(sc.length):
+        # the prime is part of each row's history: a constraint (ABC's complete bars) needs
+        # the meter and the bar the prime left open
+        history: list[list[int]] = [list(prime_ids) for _ in range(sc.num)]
+        for n in range(sc.length):
             rows = active.tolist()
             z = logits.float()
             for proc in procs:
@@ -131,6 +133,8 @@ class Generator:
             for i, t in zip(rows, ids):
                 history[i].append(t)
             yield list(zip(rows, ids))
+            if n == sc.length - 1:
+                return  # no step for a token nobody will read
             if self.documents:
                 keep = nxt != self.codec.vocab.eos
                 if not keep.all():

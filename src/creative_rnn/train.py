@@ -134,6 +134,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
                         "or choose another --out")
     if documents is not None:
         overrides["documents"] = documents
+    elif getattr(codecs.get(codec) if isinstance(codec, str) else codec, "documents", False):
+        overrides.setdefault("documents", True)  # the codec's items are whole (ABC tunes)
     if "max_minutes" in overrides and overrides["max_minutes"] and "max_steps" not in overrides:
         overrides["max_steps"] = UNLIMITED_STEPS  # a time budget alone: time decides the end
     model_cfg, train_cfg = resolve(preset, config, overrides)
@@ -167,6 +169,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
 
 def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
             **overrides: Any) -> RunResult:
+    if not run.is_dir():
+        raise CheckpointError(f"run directory {run} does not exist; check the --resume path")
     cfg = ckpt.read_json(run / "config.json")
     if cfg.get("task", "lm") != "lm":
         raise UserError(f"{run} is a {cfg['task']} run; only language-model runs resume")
@@ -247,7 +251,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             for p in group["params"]:
                 for k, v in self.optimizer.state.get(p, {}).items():
-                    tensors[f"adam.{names[id(p)]}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+                    key = f"adam.{names[id(p)]}.{k}"
+                    tensors[key] = v if torch.is_tensor(v) else torch.tensor(v)
         if self.state is not None:
             for k, v in self.model.state_tensors(self.state).items():
                 tensors[f"carry.{k}"] = v

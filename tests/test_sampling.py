@@ -1,0 +1,110 @@
+"""Sampling: processors, seeds, documents that end by themselves, one step per token."""
+
+import pytest
+import torch
+
+import creative_rnn as cr
+from creative_rnn.errors import SamplingError
+from creative_rnn.sampling import choose, top_k, top_p
+
+
+def test_top_k_keeps_exactly_k():
+    logits = torch.tensor([[1.0, 5.0, 3.0, 2.0, 4.0]])
+    kept = torch.isfinite(top_k(2)(logits, [[]]))
+    assert kept.tolist() == [[False, True, False, False, True]]
+
+
+def test_top_p_keeps_the_smallest_nucleus():
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    kept = torch.isfinite(top_p(0.75)(probs.log(), [[]]))
+    assert kept.tolist() == [[True, True, False, False]]  # 0.5 + 0.3 reaches 0.75
+    assert torch.isfinite(top_p(0.1)(probs.log(), [[]])).sum() == 1  # the top token stays
+
+
+def test_greedy_is_argmax():
+    gen = torch.Generator().manual_seed(0)
+    assert choose(torch.tensor([[0.1, 3.0, 0.2]]), True, gen).item() == 1
+
+
+def test_same_seed_same_samples(tiny_text_run):
+    gen = cr.load(tiny_text_run)
+    a = gen.generate(prime="The ", length=40, num=3, seed=5)
+    b = gen.generate(prime="The ", length=40, num=3, seed=5)
+    c = gen.generate(prime="The ", length=40, num=3, seed=6)
+    assert a == b and a != c
+    assert all(s.startswith("The ") and len(s) == 44 for s in a)
+
+
+def test_stream_matches_generate(tiny_text_run):
+    gen = cr.load(tiny_text_run)
+    streamed = "".join(gen.stream(prime="Star", length=30, seed=9))
+    assert "Star" + streamed == gen.generate(prime="Star", length=30, seed=9)[0]
+
+
+def test_batch_rows_match_single_samples_under_greedy(tiny_text_run):
+    gen = cr.load(tiny_text_run)
+    batch = gen.generate(prime="The", length=25, num=4, greedy=True)
+    single = gen.generate(prime="The", length=25, num=1, greedy=True)
+    assert batch == single * 4
+
+
+def test_documents_mode_samples_are_whole_titles(tiny_docs_run, startrek):
+    gen = cr.load(tiny_docs_run)
+    titles = gen.generate(length=200, num=16, seed=3, temperature=0.7)
+    assert all(0 < len(t) < 200 and "\n" not in t for t in titles)
+    ended = 0
+    for step in gen.generate_ids(length=200, num=16, seed=3, temperature=0.7):
+        ended += sum(1 for _, t in step if t == gen.codec.vocab.eos)
+    assert ended == 16  # every sample stopped by itself
+
+
+def test_generation_is_one_step_per_token(tiny_text_run):
+    """The prime is fed once, then each new token is one forward step of one position."""
+    gen = cr.load(tiny_text_run)
+    lengths = []
+    real = gen.model.forward
+
+    def counting(x, state=None):
+        lengths.append(x.shape[1])
+        return real(x, state)
+
+    gen.model.forward = counting
+    gen.generate(prime="Star Trek", length=20, seed=1)
+    assert lengths == [len("Star Trek")] + [1] * 19
+
+
+def test_stateful_steps_equal_a_full_forward(tiny_text_run):
+    gen = cr.load(tiny_text_run)
+    ids = gen.codec.encode("The Enterprise")
+    full, _ = gen.model(torch.tensor([ids]))
+    state, stepped = None, []
+    for i in ids:
+        out, state = gen.model(torch.tensor([[i]]), state)
+        stepped.append(out[0, -1])
+    assert torch.allclose(torch.stack(stepped), full[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"temperature": 0.0}, "temperature must be > 0"),
+    ({"temperature": -1.0}, "temperature must be > 0"),
+    ({"length": -5}, "length must be 0 or more"),
+    ({"num": 0}, "num must be at least 1"),
+    ({"top_p": 1.5}, "top_p"),
+    ({"top_k": -1}, "top_k"),
+])
+def test_bad_sampling_options(tiny_text_run, options, match):
+    gen = cr.load(tiny_text_run)
+    with pytest.raises(SamplingError, match=match):
+        gen.generate(prime="The", **{"length": 5, **options})
+
+
+def test_greedy_allows_zero_temperature(tiny_text_run):
+    out = cr.load(tiny_text_run).generate(prime="The", length=5, greedy=True, temperature=0.0)
+    assert len(out[0]) == 8
+
+
+def test_unknown_prime_characters(tiny_text_run):
+    gen = cr.load(tiny_text_run)
+    with pytest.raises(SamplingError, match="'§'"):
+        gen.generate(prime="The §", length=5)
+    assert gen.generate(prime="The §", length=5, unknown="skip", seed=1)[0].startswith("The ")

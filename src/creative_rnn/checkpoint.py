@@ -35,6 +35,8 @@ from safetensors.torch import save as st_save
 from .errors import CheckpointError
 
 FORMAT = "creative-rnn/1"
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: the mode a plain open() would give a new file
 
 
 # --- atomic files -------------------------------------------------------------------------
@@ -44,6 +46,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are for sharing
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -1,0 +1,334 @@
+"""The training loop: batches -> model -> optimizer, with evaluation and checkpoints.
+
+The trainer knows nothing of domains: it sees ids, batches and a codec it never calls. One
+seed drives all randomness; the step, RNG states, data cursor and carried hidden state are
+saved with the weights so a killed run resumes bit-identically (on the CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint as ckpt
+from .config import ModelConfig, TrainConfig
+from .data import IGNORE, DocumentBatches, StreamBatches, eval_batches, retarget
+from .errors import CheckpointError, ConfigError
+from .models import SequenceModel
+from .progress import Progress
+from .schedule import learning_rate, progress
+
+
+@dataclass
+class RunResult:
+    path: Path
+    step: int
+    train_loss: float | None
+    val_loss: float | None
+    best_val_loss: float | None
+    stopped: str  # "max_steps" | "max_minutes" | "early_stopping" | "interrupted"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda asked for, but no CUDA GPU is visible; use cpu or auto")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def autocast_for(device: torch.device, precision: str):
+    """bf16 autocast where asked, or by default on CUDA; plain fp32 otherwise."""
+    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+
+# --- the loop ------------------------------------------------------------------------------
+class Trainer:
+    def __init__(self, run: Path, model_cfg: ModelConfig, cfg: TrainConfig, codec, train_split,
+                 val_split, stop: threading.Event | None = None):
+        self.run_dir, self.cfg, self.codec = run, cfg, codec
+        self.train_split, self.val_split = train_split, val_split
+        self.device = pick_device(cfg.device)
+        seed_everything(cfg.seed)
+        self.model = SequenceModel(model_cfg).to(self.device)
+        decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
+        no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
+        self.optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay},
+             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+        if train_split.stream is not None:
+            self.batches = StreamBatches(train_split.stream, cfg.batch_size, cfg.seq_len)
+        else:
+            self.batches = DocumentBatches(train_split.docs, cfg.batch_size, cfg.seed)
+        self.step, self.tokens, self.elapsed = 0, 0, 0.0
+        self.best_val, self.bad_evals, self.last_val = math.inf, 0, None
+        self.last_eval_step = -1
+        self.loss_sum, self.loss_count, self.last_train = 0.0, 0, None
+        self.state = None  # hidden state carried between stream batches
+        self.stop_requested = False  # set by Ctrl-C / SIGTERM
+        self.stop_event = stop  # set by another thread (the web studio)
+        self.autocast = autocast_for(self.device, cfg.precision)
+        # ensemble codecs: targets are output classes derived from the next input id
+        table = codec.target_table()
+        self.table = None if table is None else torch.as_tensor(table).to(self.device)
+
+    # --- checkpointing ---------------------------------------------------------------------
+    def _trainer_state(self) -> dict[str, Any]:
+        st = {
+            "step": self.step, "tokens": self.tokens, "elapsed_s": round(self.elapsed, 3),
+            "best_val_loss": None if math.isinf(self.best_val) else self.best_val,
+            "bad_evals": self.bad_evals, "last_val_loss": self.last_val,
+            "loss_sum": self.loss_sum, "loss_count": self.loss_count,
+            "cursor": self.batches.cursor(), "has_state": self.state is not None,
+            "rng": {"python": _py_rng_state(), "numpy": _np_rng_state()},
+            "param_groups": [{k: v for k, v in g.items() if k != "params"}
+                             for g in self.optimizer.param_groups],
+        }
+        return json.loads(json.dumps(st))  # plain JSON types only
+
+    def save(self) -> None:
+        """One atomic file holds everything to resume; the rest are conveniences."""
+        tensors: dict[str, torch.Tensor] = {}
+        model_sd = self.model.state_dict()
+        for k, v in model_sd.items():
+            tensors[f"model.{k}"] = v
+        names = {id(p): n for n, p in self.model.named_parameters()}
+        for group in self.optimizer.param_groups:
+            for p in group["params"]:
+                for k, v in self.optimizer.state.get(p, {}).items():
+                    key = f"adam.{names[id(p)]}.{k}"
+                    tensors[key] = v if torch.is_tensor(v) else torch.tensor(v)
+        if self.state is not None:
+            for k, v in self.model.state_tensors(self.state).items():
+                tensors[f"carry.{k}"] = v
+        tensors["rng.torch"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        meta = self._trainer_state()
+        ckpt.save_tensors(self.run_dir / "optimizer.safetensors", tensors, meta)
+        ckpt.save_tensors(self.run_dir / "model.safetensors", model_sd, {"step": self.step})
+        ckpt.atomic_write_json(self.run_dir / "state.json", meta)
+
+    def restore(self) -> None:
+        tensors, meta = ckpt.load_tensors(self.run_dir / "optimizer.safetensors")
+        try:
+            self.model.load_state_dict({k[6:]: v for k, v in tensors.items()
+                                        if k.startswith("model.")})
+        except RuntimeError as e:
+            raise CheckpointError(f"{self.run_dir} weights do not fit its config ({e})") from None
+        params = dict(self.model.named_parameters())
+        for name, p in params.items():
+            st = {k.rsplit(".", 1)[1]: v for k, v in tensors.items()
+                  if k.startswith(f"adam.{name}.") and k.count(".") == name.count(".") + 2}
+            if st:
+                self.optimizer.state[p] = {k: v.to(self.device) if k != "step" else v
+                                           for k, v in st.items()}
+        for group, saved in zip(self.optimizer.param_groups, meta["param_groups"]):
+            group.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+        self.step, self.tokens, self.elapsed = meta["step"], meta["tokens"], meta["elapsed_s"]
+        self.best_val = meta["best_val_loss"] if meta["best_val_loss"] is not None else math.inf
+        self.bad_evals, self.last_val = meta["bad_evals"], meta["last_val_loss"]
+        self.loss_sum, self.loss_count = meta["loss_sum"], meta["loss_count"]
+        self.batches.restore(meta["cursor"])
+        if meta["has_state"]:
+            self.state = self.model.state_from_tensors(
+                {k[6:]: v.to(self.device) for k, v in tensors.items() if k.startswith("carry.")})
+        torch.set_rng_state(tensors["rng.torch"])
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        random.setstate(_tuple(meta["rng"]["python"]))
+        np.random.set_state(tuple(meta["rng"]["numpy"]))
+        # lines logged after this checkpoint by the killed process will be logged again
+        path = self.run_dir / "metrics.jsonl"
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if _line_step(line) is not None and _line_step(line) <= self.step] \
+            if path.exists() else []
+        ckpt.atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+    # --- evaluation ------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        self.model.eval()
+        total, count, state = 0.0, 0, None
+        for b in eval_batches(self.val_split, self.cfg.batch_size, self.cfg.seq_len,
+                              self.cfg.eval_max_tokens):
+            x, y = b.x.to(self.device), retarget(b.y.to(self.device), self.table)
+            with self.autocast:
+                logits, state = self.model(x, None if b.reset else state)
+            loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1),
+                                   ignore_index=IGNORE, reduction="sum")
+            total += loss.item()
+            count += b.tokens
+        self.model.train()
+        return total / max(count, 1)
+
+    # --- the loop --------------------------------------------------------------------------
+    def run(self, progress_bar: bool = True) -> RunResult:
+        cfg, model, opt = self.cfg, self.model, self.optimizer
+        max_seconds = cfg.max_minutes * 60
+        metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+        old_handlers = _install_stop_handlers(self)
+        bar = Progress(cfg.max_steps, max_seconds, self.step, self.elapsed, enabled=progress_bar)
+        stopped = "max_steps"
+        start, start_elapsed = time.perf_counter(), self.elapsed
+        model.train()
+        try:
+            while self.step < cfg.max_steps:
+                self.elapsed = start_elapsed + time.perf_counter() - start
+                if max_seconds and self.elapsed >= max_seconds:
+                    stopped = "max_minutes"
+                    break
+                if self.stop_requested or (self.stop_event and self.stop_event.is_set()):
+                    stopped = "interrupted"
+                    break
+                frac = progress(self.step, cfg.max_steps, self.elapsed, max_seconds)
+                lr = learning_rate(self.step, cfg.lr, cfg.warmup_steps, cfg.min_lr_ratio, frac)
+                for g in opt.param_groups:
+                    g["lr"] = lr
+                loss, gnorm, n_tokens = self._step()
+                self.step += 1
+                self.tokens += n_tokens
+                self.loss_sum += loss
+                self.loss_count += 1
+                self.elapsed = start_elapsed + time.perf_counter() - start
+                row = None
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    self.last_train = self.loss_sum / self.loss_count
+                    self.loss_sum, self.loss_count = 0.0, 0
+                    row = {"step": self.step, "elapsed_s": round(self.elapsed, 3),
+                           "tokens": self.tokens, "train_loss": round(self.last_train, 5),
+                           "lr": lr, "grad_norm": round(gnorm, 4)}
+                if self.step % cfg.eval_every == 0 or self.step == cfg.max_steps:
+                    row = row or {"step": self.step, "elapsed_s": round(self.elapsed, 3),
+                                  "tokens": self.tokens}
+                    row["val_loss"] = round(self._validate(), 5)
+                    if cfg.patience and self.bad_evals >= cfg.patience:
+                        stopped = "early_stopping"
+                if row:
+                    metrics.write(json.dumps(row) + "\n")
+                    metrics.flush()
+                bar.update(self.step, self.elapsed, self.tokens, self.last_train, self.last_val)
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save()
+                if stopped == "early_stopping":
+                    break
+            if stopped == "max_minutes" and self.last_eval_step != self.step:
+                # a time-budgeted run ends between evaluations: measure where it ended
+                row = {"step": self.step, "elapsed_s": round(self.elapsed, 3),
+                       "tokens": self.tokens, "val_loss": round(self._validate(), 5)}
+                metrics.write(json.dumps(row) + "\n")
+            self.save()
+        finally:
+            metrics.close()
+            bar.close()
+            _restore_handlers(old_handlers)
+        self._plot()
+        return RunResult(self.run_dir, self.step, self.last_train, self.last_val,
+                         None if math.isinf(self.best_val) else self.best_val, stopped)
+
+    def _step(self) -> tuple[float, float, int]:
+        b = self.batches.next()
+        if b.reset:
+            self.state = None
+        x, y = b.x.to(self.device, non_blocking=True), b.y.to(self.device, non_blocking=True)
+        y = retarget(y, self.table)
+        with self.autocast:
+            logits, state = self.model(x, self.state)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1),
+                               ignore_index=IGNORE)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.state = self.model.detach_state(state) if self.batches_carry_state else None
+        return loss.item(), float(gnorm), b.tokens
+
+    @property
+    def batches_carry_state(self) -> bool:
+        return isinstance(self.batches, StreamBatches)
+
+    def _validate(self) -> float:
+        val = self.evaluate()
+        self.last_val, self.last_eval_step = val, self.step
+        if val < self.best_val:
+            self.best_val, self.bad_evals = val, 0
+            ckpt.save_tensors(self.run_dir / "best" / "model.safetensors",
+                              self.model.state_dict(), {"step": self.step, "val_loss": val})
+        else:
+            self.bad_evals += 1
+        return val
+
+    def _plot(self) -> None:
+        from .viz.curves import plot_runs
+
+        try:
+            plot_runs([self.run_dir], self.run_dir / "loss.png")
+        except Exception as e:  # a plot must never cost a finished run
+            print(f"note: could not draw loss.png ({e})", file=sys.stderr)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _line_step(line: str) -> int | None:
+    try:
+        return int(json.loads(line)["step"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _py_rng_state() -> list:
+    version, internal, gauss = random.getstate()
+    return [version, list(internal), gauss]
+
+
+def _tuple(state: list) -> tuple:
+    return (state[0], tuple(state[1]), state[2])
+
+
+def _np_rng_state() -> list:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return [name, keys.tolist(), pos, has_gauss, cached]
+
+
+def _install_stop_handlers(trainer: Trainer) -> dict:
+    """First Ctrl-C (or SIGTERM) asks the loop to stop after the current step and save;
+    a second one interrupts at once (the last checkpoint is still intact)."""
+    def handler(signum, frame):
+        if trainer.stop_requested:
+            raise KeyboardInterrupt
+        trainer.stop_requested = True
+        print("\nstopping after this step and saving (Ctrl-C again to abort)", file=sys.stderr)
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread (e.g. the web studio): no signal handling
+            pass
+    return old
+
+
+def _restore_handlers(old: dict) -> None:
+    for sig, h in old.items():
+        signal.signal(sig, h)

@@ -87,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run", metavar="RUN")
     e.add_argument("--num", type=int, default=20)
     e.add_argument("--last", action="store_true")
+    e.add_argument("--complete-bars", action="store_true",
+                   help="ABC: sample the quality table's tunes with complete bars")
 
     pl = sub.add_parser("plot", help="loss curves of one or more runs")
     pl.add_argument("runs", nargs="+", metavar="RUN")
@@ -169,7 +171,9 @@ def cmd_train(args) -> None:
     best = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "-"
     print(f"stopped ({result.stopped}) at step {result.step}: validation loss {val} nats/token,"
           f" best {best}")
-    print(f"run directory: {result.path}   sample: creative-rnn sample {result.path}")
+    use = {"seq2seq": "respond", "classify": "classify"}.get(getattr(args, "task", "lm"),
+                                                              "sample")
+    print(f"run directory: {result.path}   {use}: creative-rnn {use} {result.path}")
 
 
 def cmd_sample(args) -> None:
@@ -203,7 +207,8 @@ def cmd_sample(args) -> None:
 def cmd_evaluate(args) -> None:
     from .evaluate import evaluate
 
-    row = evaluate(args.run, num=args.num, last=args.last)
+    row = evaluate(args.run, num=args.num, last=args.last,
+                   constraints={"complete_bars": args.complete_bars})
     quality = row.pop("quality")
     width = max(len(k) for k in row)
     for k, v in row.items():

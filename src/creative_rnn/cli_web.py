@@ -60,4 +60,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
     names = ", ".join(app.state.studio.models) or "none yet"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"creative-rnn studio serving {names} at http://{host}:{args.port}/  (Ctrl-C stops)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    from .web.training import closing
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            closing(app)  # open streams end and trainings save, so shutdown is quick
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
+                            timeout_graceful_shutdown=10)
+    Server(config).run()

@@ -8,7 +8,8 @@ from typing import Any
 
 import torch
 
-from . import corpora
+from . import codecs, corpora
+from .checkpoint import read_json
 from .config import TrainConfig, from_dict
 from .data import eval_batches, retarget
 from .errors import CheckpointError
@@ -59,11 +60,14 @@ def sample_table(run_dir: str | Path, num: int = 20, length: int = 500, seed: in
 
 
 def quality_rows(run_dir: str | Path, num: int = 20, length: int = 500, seed: int = 1,
-                 last: bool = False) -> dict[str, dict[str, float]]:
+                 last: bool = False, constraints: dict[str, Any] | None = None
+                 ) -> dict[str, dict[str, float]]:
     """The codec's domain figures for ``num`` samples, and for the training corpus itself
-    as the reference row. Empty for codecs without domain figures (plain text)."""
+    as the reference row. Empty for codecs without domain figures (plain text).
+    ``constraints`` go to the codec's sampling constraints (ABC: ``complete_bars``)."""
     gen = load(run_dir, last=last, device="cpu")
-    samples = gen.generate(length=length, num=num, seed=seed, temperature=1.0)
+    samples = gen.generate(length=length, num=num, seed=seed, temperature=1.0,
+                           constraints=constraints)
     corpus = corpora.load(gen.config["corpus"]["sources"], gen.codec,
                           documents=gen.config["corpus"]["documents"],
                           unit=gen.config["corpus"]["unit"],
@@ -74,14 +78,19 @@ def quality_rows(run_dir: str | Path, num: int = 20, length: int = 500, seed: in
     return {"generated": generated, "corpus": gen.codec.quality(corpus, reference=corpus)}
 
 
-def evaluate(run_dir: str | Path, num: int = 20, last: bool = False) -> dict[str, Any]:
+def evaluate(run_dir: str | Path, num: int = 20, last: bool = False,
+             constraints: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validation loss per token, a table about samples, and the codec's quality rows."""
     if not Path(run_dir, "config.json").exists():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json)")
     loss = validation_loss(run_dir, last=last)
     row = {"val_loss": loss, "perplexity": math.exp(loss), "bits_per_token": loss / math.log(2)}
+    codec = codecs.from_json(read_json(Path(run_dir) / "codec.json"))
+    if codec.output_size != codec.vocab_size:  # ensemble: answers need a lead (perform)
+        row["quality"] = {}
+        return row
     row.update(sample_table(run_dir, num=num, last=last))
-    row["quality"] = quality_rows(run_dir, num=num, last=last)
+    row["quality"] = quality_rows(run_dir, num=num, last=last, constraints=constraints)
     return row
 
 

@@ -26,8 +26,8 @@ from typing import Any, TextIO
 
 import torch
 
+from . import sampling
 from .errors import UserError
-from .sampling import choose, forbid, temperature, top_k, top_p
 
 DEFAULT_OSC_PORT = 5005
 LEAD_ADDRESS = "/lead"  # incoming: the lead value(s) as OSC arguments
@@ -50,9 +50,12 @@ class Stepper:
         self.model, self.codec = model.eval(), codec
         self.device = torch.device(device)
         self.greedy = greedy
-        self.procs = [forbid(never)] if (never := codec.live_never()) else []
+        never = codec.live_never()
+        self.procs = [sampling.forbid(never)] if never else []
+        self.procs += codec.logits_processors()  # the codec's own limits (a melody's range)
         if not greedy:
-            self.procs += [_temperature(temperature), top_k_(top_k), top_p_(top_p)]
+            self.procs += [sampling.temperature(temperature), sampling.top_k(top_k),
+                           sampling.top_p(top_p)]
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(seed if seed is not None else torch.seed() % 2**63)
         self.reset()
@@ -61,6 +64,7 @@ class Stepper:
         """Start a new piece: zero state and no previous answer."""
         self.state = None
         self.previous: list[Any] | None = None
+        self.history: list[int] = []  # ids fed so far, for processors that read them
         self.steps = 0
 
     @torch.no_grad()
@@ -72,9 +76,10 @@ class Stepper:
         logits, state = self.model(x, self.state)  # (1, len(ids), output_size)
         z = logits[:, -1].float()
         for proc in self.procs:
-            z = proc(z, [[]])
-        answer = int(choose(z, self.greedy, self.gen)[0])
+            z = proc(z, [self.history + ids])
+        answer = int(sampling.choose(z, self.greedy, self.gen)[0])
         self.state, self.steps = state, self.steps + 1
+        self.history = (self.history + ids)[-4096:]  # bounded: a set can last for hours
         self.previous = self.codec.live_output(answer)
         return self.previous
 
@@ -82,10 +87,6 @@ class Stepper:
         """The Python front end: one answer per lead (a value or a sequence of values)."""
         for lead in leads:
             yield self.step(lead if isinstance(lead, (list, tuple)) else [lead])
-
-
-# sampling.py names its factories after the options; keep ours distinct from the arguments
-_temperature, top_k_, top_p_ = temperature, top_k, top_p
 
 
 def load_stepper(run_dir: str | Path, last: bool = False, device: str = "cpu",
@@ -166,7 +167,7 @@ class OscServer:
             while not self._stop.is_set():
                 try:
                     data, sender = self.sock.recvfrom(65536)
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
                 try:
                     messages = [m.message for m in OscPacket(data).messages]

@@ -103,6 +103,9 @@ class Generator:
         """
         sc = SampleConfig(**options)
         sc.validate()
+        if self.codec.output_size != self.codec.vocab_size:  # answers cannot be fed back
+            raise SamplingError(f"this {self.codec.name} run predicts other values than it "
+                                "reads; play along with it: creative-rnn perform RUN")
         if unknown not in ("error", "skip"):
             raise SamplingError(f"unknown={unknown!r}: choose error or skip")
         prime_ids = self._prime_ids(prime, unknown)

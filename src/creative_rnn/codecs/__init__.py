@@ -24,6 +24,16 @@ from .ensemble import EnsembleCodec  # noqa: E402
 
 register(EnsembleCodec)
 
+from .melody import MelodyCodec  # noqa: E402
+from .performance import PerformanceCodec  # noqa: E402
+
+register(MelodyCodec)
+register(PerformanceCodec)
+
+from .abc import AbcCodec  # noqa: E402
+
+register(AbcCodec)
+
 
 def names() -> list[str]:
     return sorted(_REGISTRY)

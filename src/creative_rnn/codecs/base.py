@@ -48,8 +48,8 @@ class Codec:
     def logits_processors(self, **constraints: Any) -> list:
         """Domain constraints applied at sampling time, e.g. ``complete_bars=True`` for ABC.
 
-        Returns callables ``(logits (n, V), generated ids per row) -> logits``. A codec that
-        does not know a constraint refuses it, so a flag is never silently ignored.
+        Returns callables ``(logits (n, V), ids so far per row, prime included) -> logits``.
+        A codec that does not know a constraint refuses it, so a flag is never silently ignored.
         """
         asked = [k for k, v in constraints.items() if v]
         if asked:
@@ -76,7 +76,7 @@ class Codec:
         return None
 
     # --- targets and live play (ensemble codecs override these) ------------------------
-    def target_table(self):
+    def target_table(self) -> Any:
         """None: the target of a step is the next input id (a language model). A codec whose
         output vocabulary differs returns an int array (vocab_size,) giving, for each input
         id, the output class it stands for as the *next* input (-100 = no target)."""

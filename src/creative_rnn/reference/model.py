@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..codecs import Codec
 from . import gru, lstm, rnn
 
 CELLS = {"rnn": rnn, "gru": gru, "lstm": lstm}
@@ -39,7 +40,8 @@ class ReferenceModel:
     layers: list[dict[str, np.ndarray]]  # per layer: U, V, b (per gate for GRU / LSTM)
     W: np.ndarray  # (K, H) head weights
     c: np.ndarray  # (K,) head bias
-    caches: list[dict] = field(default_factory=list, repr=False)
+    caches: list[dict] = field(default_factory=list, repr=False)  # per layer, from forward
+    hs_top: np.ndarray | None = field(default=None, repr=False)  # (T, H) top layer's h_t
 
     @property
     def hidden_size(self) -> int:
@@ -148,7 +150,7 @@ def torch_grads(ref: ReferenceModel, grads: dict[str, np.ndarray]) -> dict[str, 
     return out
 
 
-def load(run_dir: str | Path, last: bool = False) -> tuple[ReferenceModel, object]:
+def load(run_dir: str | Path, last: bool = False) -> tuple[ReferenceModel, Codec]:
     """(reference model, codec) from a run directory: the same weights the torch model uses."""
     from ..checkpoint import load_run
 

@@ -9,7 +9,9 @@ request ever names a file path. Every answer is JSON or a stream of server-sent 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
@@ -25,8 +27,17 @@ from starlette.staticfiles import StaticFiles
 
 from ..errors import UserError
 from ..sampling import Generator, load
-from .guard import (ApiError, BodyLimit, Counter, Limits, fields, json_body, log_internal,
-                    on_unexpected, on_user_error)
+from .guard import (
+    ApiError,
+    BodyLimit,
+    Counter,
+    Limits,
+    fields,
+    json_body,
+    log_internal,
+    on_unexpected,
+    on_user_error,
+)
 
 STATIC = Path(__file__).parent / "static"
 CHUNK_SECONDS = 0.03  # tokens made within this long go out as one event: smooth, not chatty
@@ -52,13 +63,6 @@ class Model:
             "formats": self.formats,
         }
 
-    def prime_item(self, prime: str) -> Any:
-        """Text models take the prime as text; music models as tokens separated by spaces
-        (what the piano roll's token list shows), turned into an item by the codec."""
-        if not prime or not self.music:
-            return prime
-        return self.gen.codec.detokenize(prime.split())
-
 
 def _is_music(gen: Generator) -> bool:
     try:
@@ -79,6 +83,7 @@ class Studio:
         self.runs_dir = Path(runs_dir) if runs_dir else None
         self.models: dict[str, Model] = {}
         self.generations = Counter("generations", limits.max_generations)
+        self.closing = threading.Event()  # set when the server shuts down: streams end
         for run in runs:
             self.add(Path(run))
         if self.runs_dir is not None:
@@ -116,33 +121,35 @@ def _gen_spec(limits: Limits) -> dict:
 
 async def generate(request: Request) -> Response:
     """POST {model, prime, temperature, top_k, top_p, length, num, seed} -> an event stream:
-    ``start`` {prime_ids, prime_text}, ``tokens`` {steps: [[[sample, text], ...], ...]},
+    ``start`` {prime_ids, prime_text}, ``tokens`` {steps: [[[sample, id, text], ...], ...]},
     ``done`` {samples: [{ids, text, notes}]} or ``error`` {error}. Closing the connection
     stops the generation after the step in progress."""
     studio: Studio = request.app.state.studio
     opts = fields(await json_body(request), _gen_spec(studio.limits))
     m = studio.model(opts.pop("model"))
-    prime = m.prime_item(opts.pop("prime"))
+    prime = opts.pop("prime")  # text; music codecs read their own phrase syntax from it
     steps = m.gen.generate_ids(prime, **opts)  # checks options and prime before streaming
     prime_ids = m.gen._prime_ids(prime, "error")
     studio.generations.acquire()
-    return ClosingStream(_stream(m, prime_ids, steps, opts["num"]), studio.generations.release,
-                         media_type="text/event-stream",
+    return ClosingStream(_stream(studio, m, prime_ids, steps, opts["num"]),
+                         studio.generations.release, media_type="text/event-stream",
                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-async def _stream(m: Model, prime_ids: list[int],
+async def _stream(studio: Studio, m: Model, prime_ids: list[int],
                   steps: Iterator[list[tuple[int, int]]], num: int) -> AsyncIterator[bytes]:
-    codec = m.gen.codec
+    codec, closing = m.gen.codec, studio.closing
     ids = [list(prime_ids) for _ in range(num)]
 
     def chunk(first: bool) -> list | None:
         """Steps made within CHUNK_SECONDS (just one for the first chunk: fast first token)."""
         out, start = [], time.perf_counter()
+        if closing.is_set():
+            return None
         for step in steps:
             for i, t in step:
                 ids[i].append(t)
-            out.append([[i, codec.token_text(t)] for i, t in step])
+            out.append([[i, t, codec.token_text(t)] for i, t in step])
             if first or time.perf_counter() - start > CHUNK_SECONDS:
                 break
         return out or None
@@ -213,8 +220,9 @@ async def export(request: Request) -> Response:
 
     data, name = await anyio.to_thread.run_sync(write)
     kinds = {"mid": "audio/midi", "wav": "audio/wav", "abc": "text/vnd.abc"}
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{m.name}-{name}")  # safe in a header
     return Response(data, media_type=kinds.get(fmt, "text/plain; charset=utf-8"),
-                    headers={"Content-Disposition": f'attachment; filename="{m.name}-{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def _check_ids(ids: list, m: Model) -> list[int]:
@@ -225,8 +233,9 @@ def _check_ids(ids: list, m: Model) -> list[int]:
 
 
 async def activations(request: Request) -> Response:
-    """POST {model, ids} -> {tokens, keys, layers, hidden, values: {key: [layer][t][unit]}}."""
-    from ..viz.activations import collect
+    """POST {model, ids} -> {tokens, keys, layers, hidden, total_steps,
+    values: {key: [layer][t][unit]}}: the first steps that fit the size limit."""
+    from ..viz.activations import collect, keys_for
 
     studio: Studio = request.app.state.studio
     spec = {"model": (str, ..., None, 200), "ids": (list, ..., 1, 20_000)}
@@ -237,17 +246,19 @@ async def activations(request: Request) -> Response:
         raise ApiError("ids is empty: generate something first")
     model = m.gen.model
     L, H = model.config.num_layers, model.config.hidden_size
-    keys_n = 7 if model.config.cell == "lstm" else (4 if model.config.cell == "gru" else 1)
-    size = keys_n * L * len(ids) * H
-    if size > studio.limits.max_activation_values:
-        raise ApiError(f"too many activations ({size:,} values) for one view; use a shorter "
-                       f"text (the limit is {studio.limits.max_activation_values:,})", 413)
+    per_step = len(keys_for(model.config.cell)) * L * H
+    fits = studio.limits.max_activation_values // per_step  # steps one answer may hold
+    if fits < 1:
+        raise ApiError(f"{m.name} is too big for the inside view ({per_step:,} values per "
+                       f"step; the limit is {studio.limits.max_activation_values:,})", 413)
+    total = len(ids)
+    ids = ids[:fits]  # a long sample is shown from its start, and the answer says so
     acts = await anyio.to_thread.run_sync(collect, model, ids)
     codec = m.gen.codec
     tokens = [codec.token_text(i) or codec.vocab.token(i) for i in ids]
     values = {k: v.round(3).tolist() for k, v in acts.items()}
     return JSONResponse({"tokens": tokens, "keys": list(values), "layers": L, "hidden": H,
-                         "values": values})
+                         "values": values, "total_steps": total})
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -287,6 +298,7 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
         routes=routes,
         middleware=[Middleware(BodyLimit, limits=limits, upload_paths=(training.UPLOAD_PATH,))],
         exception_handlers={UserError: on_user_error, Exception: on_unexpected},
+        lifespan=training.lifespan,
     )
     app.state.studio = studio
     training.attach(app, studio)

@@ -9,6 +9,7 @@ a finished run is served as a model straight away.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -44,6 +45,7 @@ class Job:
         self.sampled: set[int] = set()
         self.lock = threading.Lock()
         self.spec: dict[str, Any] = {}  # the keyword arguments for creative_rnn.train
+        self.thread: threading.Thread | None = None
 
     @property
     def finished(self) -> bool:
@@ -56,6 +58,24 @@ class Job:
 
 def attach(app, studio) -> None:
     app.state.jobs = {}
+
+
+def closing(app) -> None:
+    """The server is shutting down: running trainings stop after their current step and save
+    (a run ``creative-rnn train --resume`` continues), and open event streams end, so a
+    graceful shutdown does not wait on them. Safe to call from a signal handler."""
+    app.state.studio.closing.set()
+    for job in app.state.jobs.values():
+        job.stop.set()
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    yield
+    closing(app)
+    for job in app.state.jobs.values():
+        if job.thread is not None:  # the final save of each run, before the process ends
+            await anyio.to_thread.run_sync(job.thread.join, 120)
 
 
 def _studio(request: Request):
@@ -99,8 +119,9 @@ async def start(request: Request) -> Response:
         raise Busy("training runs", limits.max_trainings)
     request.app.state.jobs[job.name] = job
     job.status = "running"
-    threading.Thread(target=_train, args=(job, studio), daemon=True,
-                     name=f"train-{job.name}").start()
+    job.thread = threading.Thread(target=_train, args=(job, studio), daemon=True,
+                                  name=f"train-{job.name}")
+    job.thread.start()
     return JSONResponse({"job": job.info(), "corpus": shown}, status_code=201)
 
 
@@ -149,11 +170,15 @@ async def _prepare(request: Request, form, studio) -> tuple[Job, str]:
         raise ApiError("choose a built-in corpus or upload a file")
     try:
         await anyio.to_thread.run_sync(_validate, source, codec, documents)
-    except UserError as e:
+    except Exception as e:
         if path is not None:
             path.unlink(missing_ok=True)
-            raise ApiError(str(e).replace(str(path), shown)) from None
-        raise
+        if isinstance(e, UserError):
+            raise ApiError(str(e).replace(str(path), shown) if path else str(e)) from None
+        # a reader that crashed on a malformed file: still the file's fault, said plainly
+        log_internal(f"reading {shown}", e)
+        raise ApiError(f"{shown} could not be read as a corpus for the {codec_name} codec "
+                       f"({type(e).__name__})") from None
     job = Job(name, run, max_steps)
     job.spec = dict(corpus=[source], out=str(run), codec=codec_name, preset=preset,
                     documents=documents, max_steps=max_steps)
@@ -175,9 +200,11 @@ def _train(job: Job, studio) -> None:
 
     spec = job.spec
     steps = spec["max_steps"]
-    every = max(5, steps // 8)  # about eight points on the validation curve
+    # a validation point (and a sample) at least every 100 steps so the page has news; the
+    # validation estimate is capped so it costs little beside training
+    every = max(5, min(100, steps // 8))
     try:
-        result = train(**spec, eval_every=every, checkpoint_every=every,
+        result = train(**spec, eval_every=every, checkpoint_every=every, eval_max_tokens=20_000,
                        log_every=max(1, min(10, steps // 40)), progress_bar=False,
                        stop=job.stop)
         job.status = "stopped" if result.stopped == "interrupted" else "done"
@@ -224,7 +251,11 @@ async def _follow(request: Request, job: Job):
         if job.status != last_status:
             last_status = job.status
             yield sse("status", {"job": job.info()})
-        if finished:
+        if finished or await request.is_disconnected():  # nobody is watching any more
+            return
+        if request.app.state.studio.closing.is_set():
+            yield sse("status", {"job": {**job.info(), "status": "stopping",
+                                         "error": "the studio server is shutting down"}})
             return
         await anyio.sleep(POLL_SECONDS)
 

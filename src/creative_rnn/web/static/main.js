@@ -1,0 +1,25 @@
+// Entry point: load the served models and wire the three views together.
+import { $, getJSON, showError } from "./api.js";
+import { initGenerate } from "./generate.js";
+import { initInside } from "./inside.js";
+import { initTrain } from "./train.js";
+
+window.addEventListener("error", (e) => showError(String(e.message || e)));
+window.addEventListener("unhandledrejection", (e) => showError(String(e.reason?.message || e.reason)));
+
+async function start() {
+  const info = await getJSON("/api/models");
+  const studio = { models: info.models, limits: info.limits };
+  const inside = initInside(studio);
+  const generate = initGenerate(studio, (model, samples) => inside.show(model, samples));
+  await initTrain(studio, () => refreshModels(studio, generate));
+  window.studioReady = true;
+}
+
+async function refreshModels(studio, generate) {
+  const info = await getJSON("/api/models");
+  studio.models = info.models;
+  generate.fillModels();
+}
+
+start().catch((e) => showError(e.message));

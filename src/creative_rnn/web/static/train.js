@@ -1,0 +1,109 @@
+// The Train view: start a run on a built-in corpus or an uploaded file, watch its loss
+// curves and samples as they come, stop it. Finished runs join the model list.
+import { $, getJSON, postJSON, readEvents, request, showError } from "./api.js";
+
+export async function initTrain(studio, onFinished) {
+  const info = await getJSON("/api/train");
+  let rows = [], job = null;
+  window.studioTrain = { rows: 0, samples: 0, status: null };
+  $("#train-corpus").replaceChildren(new Option("(upload a file instead)", ""),
+    ...info.corpora.map((c) => new Option(`${c.name}: ${c.description}`, c.name)));
+  $("#train-codec").replaceChildren(...info.codecs.map((c) => new Option(c, c)));
+  $("#train-codec").value = info.codecs.includes("char") ? "char" : info.codecs[0];
+  $("#train-preset").replaceChildren(...info.presets.map((p) => new Option(p, p)));
+  $("#train-steps").max = studio.limits.max_train_steps;
+  if (!info.enabled) {
+    $("#train-start").disabled = true;
+    $("#train-status").textContent = "start the server with --runs-dir DIR to train from here";
+  }
+
+  function drawLoss() {
+    const canvas = $("#loss"), g = canvas.getContext("2d"), pad = 36;
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    const series = [["train_loss", "#2d5fa8"], ["val_loss", "#d62728"]];
+    const pts = rows.flatMap((r) => series.filter(([k]) => k in r).map(([k]) => r[k]));
+    if (!pts.length) return;
+    const maxStep = Math.max(1, ...rows.map((r) => r.step));  // grows with the run
+    const lo = Math.min(...pts), hi = Math.max(...pts) + 1e-6;
+    const x = (s) => pad + (s / maxStep) * (canvas.width - pad - 10);
+    const y = (v) => 10 + (1 - (v - lo) / (hi - lo)) * (canvas.height - pad - 10);
+    g.fillStyle = "#666"; g.font = "12px sans-serif";
+    g.fillText(hi.toFixed(2), 2, 16); g.fillText(lo.toFixed(2), 2, canvas.height - pad);
+    g.fillText(`step ${maxStep}`, canvas.width - 70, canvas.height - 8);
+    series.forEach(([key, stroke], n) => {
+      const r = rows.filter((row) => key in row);
+      g.strokeStyle = stroke; g.lineWidth = 2; g.beginPath();
+      r.forEach((row, i) => (i ? g.lineTo : g.moveTo).call(g, x(row.step), y(row[key])));
+      g.stroke();
+      for (const row of r) {  // dots too: a curve of one point is still visible
+        g.beginPath(); g.arc(x(row.step), y(row[key]), 2.5, 0, 2 * Math.PI); g.fill();
+      }
+      g.fillStyle = stroke;
+      g.fillText(key.replace("_", " "), pad + 10 + n * 90, canvas.height - 8);
+    });
+  }
+
+  function addSample(s) {
+    const pre = document.createElement("pre");
+    pre.className = "sample";
+    pre.textContent = `step ${s.step}:\n${s.text}`;
+    $("#train-samples").prepend(pre);
+    while ($("#train-samples").children.length > 4) $("#train-samples").lastChild.remove();
+    window.studioTrain.samples += 1;
+  }
+
+  function setStatus(j) {
+    job = j;
+    window.studioTrain.status = j.status;
+    const last = rows.length ? rows[rows.length - 1] : null;
+    $("#train-status").textContent = `${j.name}: ${j.status}` +
+      (last ? `, step ${last.step} of ${j.max_steps}` : "") + (j.error ? ` — ${j.error}` : "");
+    const running = j.status === "running" || j.status === "starting";
+    $("#train-stop").disabled = !running;
+    $("#train-start").disabled = running || !info.enabled;
+    if (j.error) showError(j.error);
+  }
+
+  async function follow(name) {
+    const response = await request(`/api/train/${encodeURIComponent(name)}/events`);
+    await readEvents(response, (event, data) => {
+      if (event === "metrics") {
+        rows.push(...data.rows);
+        window.studioTrain.rows = rows.length;
+        drawLoss();
+        if (job) setStatus(job);
+      } else if (event === "sample") addSample(data);
+      else if (event === "status") setStatus(data.job);
+    });
+    if (job && job.status !== "error") onFinished();
+  }
+
+  // a run started before this page was (re)loaded: follow it
+  const active = info.jobs.find((j) => !["done", "stopped", "error"].includes(j.status));
+  if (active) { setStatus(active); follow(active.name).catch((e) => showError(e.message)); }
+
+  $("#train-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    showError("");
+    const form = new FormData($("#train-form"));
+    if (!$("#train-file").files.length) form.delete("file");
+    if (!form.get("corpus")) form.delete("corpus");
+    try {
+      const r = await request("/api/train", { method: "POST", body: form });
+      const { job: j } = await r.json();
+      rows = []; $("#train-samples").replaceChildren(); drawLoss();
+      setStatus(j);
+      await follow(j.name);
+    } catch (err) {
+      showError(err.message);
+    }
+  });
+
+  $("#train-stop").addEventListener("click", async () => {
+    if (!job) return;
+    try {
+      const r = await postJSON(`/api/train/${encodeURIComponent(job.name)}/stop`, {});
+      setStatus((await r.json()).job);
+    } catch (err) { showError(err.message); }
+  });
+}

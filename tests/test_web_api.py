@@ -1,0 +1,314 @@
+"""The web studio's HTTP API: every endpoint, oversize, malformed and concurrent requests."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from web_support import LiveServer, shared_runs
+
+import creative_rnn as cr
+from creative_rnn.cli import main
+from creative_rnn.web import Limits, create_app
+from creative_rnn.web.guard import Counter
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Starlette 1.x asks for httpx2; httpx works the same here
+    from starlette.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, startrek):
+    from conftest import SHARED
+
+    return shared_runs(tmp_path_factory, startrek, SHARED)
+
+
+@pytest.fixture(scope="module")
+def client(runs, tmp_path_factory):
+    app = create_app(list(runs.values()), runs_dir=tmp_path_factory.mktemp("studio"),
+                     limits=Limits(max_activation_values=200_000))
+    return TestClient(app)
+
+
+def events(body: str) -> list[tuple[str, dict]]:
+    """Parse a text/event-stream body into (event, data) pairs."""
+    out = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def generate(client, **body) -> list[tuple[str, dict]]:
+    r = client.post("/api/generate", json=body)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    return events(r.text)
+
+
+def test_index_and_static_files_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "creative-rnn studio" in page.text
+    for name in ("main.js", "api.js", "generate.js", "music.js", "inside.js", "train.js",
+                 "style.css"):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and len(r.text) > 100, name
+        assert "http://" not in r.text and "https://" not in r.text  # nothing from the network
+
+
+def test_models_lists_the_runs_named_at_start(client):
+    info = client.get("/api/models").json()
+    by_name = {m["name"]: m for m in info["models"]}
+    assert set(by_name) == {"text", "docs", "melody"}
+    assert by_name["text"]["music"] is False and by_name["text"]["formats"] == ["txt"]
+    assert by_name["docs"]["documents"] is True
+    assert by_name["melody"]["music"] is True and "mid" in by_name["melody"]["formats"]
+    assert info["limits"]["max_length"] == Limits().max_length
+
+
+def test_generate_streams_tokens_that_add_up_to_the_final_text(client):
+    ev = generate(client, model="text", prime="Star", length=40, num=2, seed=3)
+    names = [e for e, _ in ev]
+    assert names[0] == "start" and names[-1] == "done" and names.count("tokens") >= 2
+    start, done = ev[0][1], ev[-1][1]
+    assert "".join(start["prime_text"]) == "Star"
+    streamed = ["Star", "Star"]
+    for name, data in ev:
+        if name == "tokens":
+            for step in data["steps"]:
+                for i, _id, text in step:
+                    streamed[i] += text
+    assert [s["text"] for s in done["samples"]] == streamed
+    assert all(len(s["ids"]) == 4 + 40 for s in done["samples"])
+    again = generate(client, model="text", prime="Star", length=40, num=2, seed=3)
+    assert again[-1][1] == done  # one seed, one result
+
+
+def test_documents_mode_stops_each_item_at_its_end(client, runs):
+    vocab = cr.load(runs["docs"]).codec.vocab
+    done = generate(client, model="docs", length=80, num=3, seed=1)[-1][1]
+    assert len(done["samples"]) == 3
+    for s in done["samples"]:
+        assert s["ids"][0] == vocab.bos  # <s> starts every document
+        assert len(s["ids"]) <= 81 and "\n" not in s["text"]
+
+
+def test_music_models_return_notes_for_the_piano_roll(client):
+    done = generate(client, model="melody", length=24, num=1, seed=2)[-1][1]
+    notes = done["samples"][0]["notes"]
+    assert notes and all(len(n) == 4 and 0 <= n[0] <= 127 and n[1] < n[2] for n in notes)
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"model": "text", "length": 0}, 400, "length=0 is out of range"),
+    ({"model": "text", "length": 10**6}, 400, "out of range"),
+    ({"model": "text", "temperature": "hot"}, 400, "temperature must be float"),
+    ({"model": "text", "num": True}, 400, "num must be int"),
+    ({"model": "text", "colour": 1}, 400, "unknown field(s) colour"),
+    ({"length": 5}, 400, "missing field model"),
+    ({"model": "nope"}, 404, "no model named 'nope'"),
+    ({"model": "text", "prime": "\u2603\u2603"}, 400, "not in the model's vocabulary"),
+    ({"model": "text", "prime": "x" * 5000}, 400, "prime is too long"),
+])
+def test_generate_refuses_bad_options_with_one_clear_message(client, body, status, words):
+    r = client.post("/api/generate", json=body)
+    assert r.status_code == status and words in r.json()["error"]
+    assert "Traceback" not in r.text
+
+
+def test_malformed_and_oversize_bodies(client):
+    r = client.post("/api/generate", content=b"{not json",
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]
+    r = client.post("/api/generate", json=[1, 2])
+    assert r.status_code == 400 and "JSON object" in r.json()["error"]
+    r = client.post("/api/generate", content=b"{" + b" " * 70_000 + b"}")
+    assert r.status_code == 413 and "too large" in r.json()["error"]
+    r = client.post("/api/generate", content=iter([b"{}"]))  # chunked: no Content-Length
+    assert r.status_code == 411
+
+
+def test_busy_answer_when_too_many_generations_run(runs):
+    app = create_app([runs["text"]], limits=Limits(max_generations=1))
+    with TestClient(app) as c:
+        with c.stream("POST", "/api/generate", json={"model": "text", "length": 2000}) as first:
+            assert first.status_code == 200
+            second = c.post("/api/generate", json={"model": "text", "length": 5})
+            assert second.status_code == 429 and "busy" in second.json()["error"]
+            for _ in first.iter_bytes():
+                pass
+        # the finished stream gave its place back
+        assert c.post("/api/generate", json={"model": "text", "length": 5}).status_code == 200
+    assert app.state.studio.generations.running == 0
+
+
+def test_counter_refuses_over_its_limit():
+    c = Counter("things", 2)
+    c.acquire()
+    c.acquire()
+    with pytest.raises(Exception, match="busy: 2 things"):
+        c.acquire()
+    c.release()
+    c.acquire()
+
+
+def test_concurrent_streams_on_a_live_server(runs):
+    app = create_app([runs["text"], runs["docs"]], limits=Limits(max_generations=12))
+    with LiveServer(app) as server:
+        def one(i: int) -> list:
+            model = "text" if i % 2 else "docs"
+            with httpx.Client(base_url=server.url, timeout=60) as h:
+                r = h.post("/api/generate", json={"model": model, "length": 60, "seed": i})
+                return events(r.text) if r.status_code == 200 else [("http", r.status_code)]
+        with ThreadPoolExecutor(10) as pool:
+            results = list(pool.map(one, range(10)))
+    assert all(r[0][0] == "start" and r[-1][0] == "done" for r in results)
+    assert app.state.studio.generations.running == 0
+
+
+def test_export_writes_the_codecs_files(client):
+    done = generate(client, model="text", prime="Star", length=20, seed=1)[-1][1]
+    ids = done["samples"][0]["ids"]
+    r = client.post("/api/export", json={"model": "text", "ids": ids, "format": "txt"})
+    assert r.status_code == 200 and r.text == done["samples"][0]["text"]
+    assert "attachment" in r.headers["content-disposition"]
+    mel = generate(client, model="melody", length=16, seed=1)[-1][1]["samples"][0]["ids"]
+    r = client.post("/api/export", json={"model": "melody", "ids": mel, "format": "mid"})
+    assert r.status_code == 200 and r.content[:4] == b"MThd"
+    r = client.post("/api/export", json={"model": "melody", "ids": mel, "format": "wav"})
+    if r.status_code == 200:  # needs fluidsynth for the real codec; else a clear message
+        assert r.content[:4] == b"RIFF"
+    else:
+        assert r.status_code == 400 and "fluidsynth" in r.json()["error"].lower()
+    r = client.post("/api/export", json={"model": "text", "ids": ids, "format": "mid"})
+    assert r.status_code == 400 and "cannot be downloaded as 'mid'" in r.json()["error"]
+    r = client.post("/api/export", json={"model": "text", "ids": [1, -5], "format": "txt"})
+    assert r.status_code == 400 and "ids must be integers" in r.json()["error"]
+
+
+def test_activations_have_one_value_per_layer_step_and_cell(client, runs):
+    done = generate(client, model="text", prime="Star", length=10, seed=1)[-1][1]
+    ids = done["samples"][0]["ids"]
+    r = client.post("/api/activations", json={"model": "text", "ids": ids})
+    assert r.status_code == 200
+    a = r.json()
+    assert a["tokens"] == list("Star") + [t for t in done["samples"][0]["text"][4:]]
+    assert set(a["keys"]) == {"h", "c", "tanh_c", "i", "f", "o", "g"}
+    h = a["values"]["h"]
+    assert (len(h), len(h[0]), len(h[0][0])) == (1, len(ids), a["hidden"])
+    assert all(-1 <= v <= 1 for v in h[0][-1])  # h = o * tanh(c)
+    # the client's limit is 200,000 values: 7 keys x 1 layer x 32 cells = 1,792 per step
+    long = client.post("/api/activations", json={"model": "text", "ids": [5] * 1000}).json()
+    assert long["total_steps"] == 1000 and len(long["tokens"]) == 200_000 // (7 * 32)
+    tight = create_app([runs["text"]], limits=Limits(max_activation_values=100))
+    r = TestClient(tight).post("/api/activations", json={"model": "text", "ids": [5]})
+    assert r.status_code == 413 and "too big for the inside view" in r.json()["error"]
+    r = client.post("/api/activations", json={"model": "text", "ids": []})
+    assert r.status_code == 400
+
+
+def test_serve_command_checks_its_arguments(monkeypatch, runs, capsys):
+    assert main(["serve"]) == 2
+    assert "needs a RUN" in capsys.readouterr().err
+    assert main(["serve", "/no/such/run"]) == 2
+    assert "/no/such/run" in capsys.readouterr().err
+    calls = []
+    monkeypatch.setattr("uvicorn.Server.run", lambda self, **kw: calls.append(self.config))
+    assert main(["serve", str(runs["text"]), "--port", "8123"]) == 0
+    out = capsys.readouterr()
+    assert calls[-1].host == "127.0.0.1" and calls[-1].port == 8123 and "warning" not in out.err
+    assert "http://127.0.0.1:8123/" in out.out
+    assert main(["serve", str(runs["text"]), "--host", "0.0.0.0"]) == 0
+    assert calls[-1].host == "0.0.0.0" and "warning: listening on 0.0.0.0" in \
+        capsys.readouterr().err
+
+
+# --- training ---------------------------------------------------------------------------------
+@pytest.fixture
+def trainer(tmp_path):
+    app = create_app([], runs_dir=tmp_path / "runs",
+                     limits=Limits(max_upload=64 * 1024, max_trainings=1))
+    return app, TestClient(app), tmp_path / "runs"
+
+
+def follow(c, name: str) -> list[tuple[str, dict]]:
+    r = c.get(f"/api/train/{name}/events")
+    assert r.status_code == 200
+    return events(r.text)
+
+
+def test_train_on_an_upload_then_serve_the_new_run(trainer, startrek):
+    app, c, runs_dir = trainer
+    opts = c.get("/api/train").json()
+    assert opts["enabled"] and "folk" in [x["name"] for x in opts["corpora"]]
+    assert "char" in opts["codecs"]
+    r = c.post("/api/train", data={"name": "trek", "max_steps": "20"},
+               files={"file": ("titles.txt", startrek.read_bytes(), "text/plain")})
+    assert r.status_code == 201, r.text
+    ev = follow(c, "trek")
+    rows = [row for e, d in ev if e == "metrics" for row in d["rows"]]
+    assert rows[-1]["step"] == 20 and any("val_loss" in row for row in rows)
+    assert [d["job"]["status"] for e, d in ev if e == "status"][-1] == "done"
+    assert any(e == "sample" and d["text"] for e, d in ev)
+    assert (runs_dir / "trek" / "config.json").is_file()  # the CLI's run layout
+    assert (runs_dir / "trek" / "model.safetensors").is_file()
+    assert "trek" in [m["name"] for m in c.get("/api/models").json()["models"]]
+    assert generate(c, model="trek", length=5)[-1][0] == "done"
+    r = c.post("/api/train", data={"name": "trek", "corpus": "folk"})
+    assert r.status_code == 409 and "already exists" in r.json()["error"]
+
+
+def test_stop_a_training_run_and_busy_while_it_runs(trainer, startrek):
+    app, c, runs_dir = trainer
+    data = startrek.read_bytes()
+    r = c.post("/api/train", data={"name": "long", "max_steps": "5000"},
+               files={"file": ("t.txt", data, "text/plain")})
+    assert r.status_code == 201
+    r = c.post("/api/train", data={"name": "second", "max_steps": "5"},
+               files={"file": ("t.txt", data, "text/plain")})
+    assert r.status_code == 429 and "busy" in r.json()["error"]
+    with c.stream("GET", "/api/train/long/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: metrics"):  # it is training: now stop it
+                stopped = c.post("/api/train/long/stop", json={})
+                assert stopped.status_code == 200
+                assert stopped.json()["job"]["status"] in ("stopping", "stopped")
+                break
+    ev = follow(c, "long")
+    assert [d["job"]["status"] for e, d in ev if e == "status"][-1] == "stopped"
+    state = json.loads((runs_dir / "long" / "state.json").read_text())
+    assert 0 < state["step"] < 5000  # saved where it stopped, resumable like any run
+
+
+@pytest.mark.parametrize("form, files, status, words", [
+    ({"name": "bin"}, {"file": ("x.txt", b"\x00\x01binary", "text/plain")}, 400,
+     "x.txt looks binary"),
+    ({"name": "tiny"}, {"file": ("x.txt", b"hello", "text/plain")}, 400, "only 5 tokens"),
+    ({"name": "big"}, {"file": ("x.txt", b"a" * 70_000, "text/plain")}, 413, "too large"),
+    ({"name": "../up"}, {}, 400, "name: 1-40 letters"),
+    ({"name": "n"}, {}, 400, "choose a built-in corpus or upload a file"),
+    ({"name": "n", "corpus": "nope"}, {}, 400, "unknown corpus 'nope'"),
+    ({"name": "n", "corpus": "folk", "codec": "nope"}, {}, 400, "unknown codec 'nope'"),
+    ({"name": "n", "corpus": "folk", "max_steps": "many"}, {}, 400, "whole number"),
+    ({"name": "n", "corpus": "folk", "max_steps": "0"}, {}, 400, "max_steps must be in"),
+    ({"name": "n", "corpus": "folk", "evil": "1"}, {}, 400, "unknown form field(s) evil"),
+])
+def test_training_refuses_bad_requests(trainer, form, files, status, words):
+    app, c, runs_dir = trainer
+    r = c.post("/api/train", data=form, files=files or None)
+    assert r.status_code == status and words in r.json()["error"], r.text
+    assert str(runs_dir) not in r.text  # no server paths in messages
+    assert not app.state.jobs
+
+
+def test_training_needs_a_runs_dir_and_a_known_job(runs):
+    c = TestClient(create_app([runs["text"]]))
+    assert c.get("/api/train").json()["enabled"] is False
+    r = c.post("/api/train", data={"name": "x", "corpus": "folk"})
+    assert r.status_code == 403 and "--runs-dir" in r.json()["error"]
+    assert c.get("/api/train/none/events").status_code == 404
+    assert c.post("/api/train/none/stop", json={}).status_code == 404

@@ -1,0 +1,170 @@
+"""The web studio in a real browser: Playwright driving Debian's Chromium against a live server.
+
+Screenshots of each view are saved under the pytest tmp dir (the path is printed).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from web_support import LiveServer, shared_runs, wait_until
+
+from creative_rnn.web import Limits, create_app
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required"]
+WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, startrek):
+    from conftest import SHARED
+
+    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    # a long length cap so a stream is still running when the test presses Stop
+    app = create_app([runs["text"], runs["docs"], runs["melody"]],
+                     runs_dir=tmp_path_factory.mktemp("studio"),
+                     limits=Limits(max_length=200_000, max_upload=256 * 1024))
+    with LiveServer(app) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("screenshots")
+    print(f"\nweb studio screenshots: {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    problems, requests = [], []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(server.url + "/")
+    page.wait_for_function("window.studioReady === true")
+    yield page
+    assert not problems, problems  # no uncaught script errors
+    foreign = [u for u in requests if not u.startswith((server.url, "blob:", "data:"))]
+    assert not foreign, f"the page fetched from the network: {foreign}"
+    context.close()
+
+
+def generate(page, model: str, length: int, prime: str = "") -> None:
+    page.select_option("#model", model)
+    page.fill("#prime", prime)
+    page.fill("#length", str(length))
+    page.fill("#seed", "1")
+    page.click("#go")
+
+
+def test_text_streams_in_while_generating_and_stop_ends_it(page, server):
+    generate(page, "text", 200_000, prime="Star")  # far longer than the test waits
+    # checked inside the page in one go: text is there while the stream still runs...
+    streaming = ("(n) => { const o = document.querySelector('#output pre.sample');"
+                 " return o && o.textContent.length > n"
+                 " && !document.querySelector('#stop').disabled; }")
+    page.wait_for_function(streaming, arg=50)
+    seen = len(page.inner_text("#output pre.sample"))
+    page.wait_for_function(streaming, arg=seen + 200)  # ...and keeps arriving
+    page.click("#stop")
+    page.wait_for_function(
+        "document.querySelector('#gen-status').textContent.startsWith('stopped')")
+    text = page.inner_text("#output pre.sample")
+    assert text.startswith("Star") and len(text) < 200_000
+    assert page.is_enabled("#go") and page.is_disabled("#stop")
+    studio = server.app.state.studio  # the server noticed and gave the stream's place back
+    wait_until(lambda: studio.generations.running == 0, "the stopped stream was released")
+
+
+def test_a_finished_generation_offers_downloads(page, shots):
+    generate(page, "text", 300, prime="Star")
+    page.wait_for_function("document.querySelector('#gen-status').textContent.startsWith('done')")
+    text = page.inner_text("#output pre.sample")
+    assert text.startswith("Star") and len(text) > 100
+    assert page.is_hidden("#error")
+    assert page.locator("#downloads button").count() == 1  # one sample, .txt
+    page.screenshot(path=shots / "generate.png", full_page=True)
+
+
+def test_documents_mode_shows_a_list_of_items(page, shots):
+    page.fill("#num", "4")
+    generate(page, "docs", 60)
+    page.wait_for_function("document.querySelector('#gen-status').textContent.startsWith('done')")
+    items = page.locator("#output ol#items li")
+    assert items.count() == 4 and any(t.strip() for t in items.all_inner_texts())
+    page.locator("#generate").screenshot(path=shots / "documents.png")
+
+
+def test_hover_a_token_to_see_its_activations(page, shots):
+    generate(page, "text", 80, prime="Star")
+    page.wait_for_function("window.studioInside.tokens === 84")
+    page.hover("#tokens .tok[data-t='10']")
+    page.wait_for_function("window.studioInside.step === 10")
+    assert page.inner_text("#step-info").startswith("step 11 of 84")
+    page.fill("#cell", "3")
+    page.wait_for_function("window.studioInside.cell === 3")
+    colours = page.eval_on_selector_all("#tokens .tok", "els => els.map(e => e.style.background)")
+    assert all(colours) and len(set(colours)) > 1  # every token coloured by cell 3's value
+    page.locator("#inside").screenshot(path=shots / "inside.png")
+
+
+def test_a_melody_is_drawn_and_played(page, shots):
+    generate(page, "melody", 48)
+    page.wait_for_function("window.studioMusic.drawn > 0")
+    assert page.is_visible("#roll")
+    formats = page.eval_on_selector_all("#downloads button", "bs => bs.map(b => b.dataset.format)")
+    assert "mid" in formats
+    page.click("#play")
+    page.wait_for_function(
+        "window.studioMusic.scheduled > 0 && window.studioMusic.state === 'running'")
+    assert page.evaluate("window.studioMusic.scheduled") == page.evaluate(
+        "window.studioMusic.drawn")  # one oscillator per note on the roll
+    page.locator("#generate").screenshot(path=shots / "music.png")
+    page.click("#stop-play")
+
+
+def test_start_and_stop_a_training_run(page, shots, startrek):
+    page.fill("#train-name", "from-page")
+    page.select_option("#train-corpus", "")
+    page.set_input_files("#train-file", str(startrek))
+    page.fill("#train-steps", "5000")
+    page.click("#train-start")
+    page.wait_for_function("window.studioTrain.rows > 2 && window.studioTrain.status === 'running'")
+    page.click("#train-stop")
+    page.wait_for_function("window.studioTrain.status === 'stopped'")
+    assert "from-page: stopped" in page.inner_text("#train-status")
+    # the stopped run is served now and can be picked in the Generate view
+    page.wait_for_function("[...document.querySelectorAll('#model option')]"
+                           ".some(o => o.value === 'from-page')")
+    page.locator("#train").screenshot(path=shots / "train.png")
+
+
+def test_a_bad_upload_shows_a_clear_error(page, shots):
+    page.fill("#train-name", "bad-upload")
+    page.select_option("#train-corpus", "")
+    page.set_input_files("#train-file", files=[{"name": "song.txt", "mimeType": "text/plain",
+                                                "buffer": b"\x00\x01\x02 not text"}])
+    page.click("#train-start")
+    page.wait_for_selector("#error:not([hidden])")
+    message = page.inner_text("#error")
+    assert "song.txt looks binary" in message and "Traceback" not in message
+    page.screenshot(path=shots / "bad-upload.png")

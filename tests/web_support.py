@@ -1,0 +1,162 @@
+"""Helpers shared by the web studio tests: tiny runs, a stand-in music codec, a live server.
+
+The music codec here is used only when the real "melody" codec is not registered (it was
+being written at the same time as the studio); it has the same hooks: ``notes`` and
+``outputs`` writing ``.mid`` (and ``.wav`` on request).
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+import creative_rnn as cr
+from creative_rnn import codecs
+from creative_rnn.checkpoint import atomic_write_bytes, atomic_write_text
+from creative_rnn.codecs.base import Codec
+from creative_rnn.errors import CorpusError, SamplingError
+
+STEP_S = 0.125
+
+
+class StandInMelody(Codec):
+    """Pitches as tokens, one eighth note each; files are pitches separated by spaces."""
+
+    name = "test-melody"
+    file_suffix = ".mid"
+
+    def tokenize(self, item: Any) -> list[str]:
+        return item.split() if isinstance(item, str) else [str(p) for p in item]
+
+    def detokenize(self, tokens: Sequence[str]) -> list[int]:
+        return [int(t) for t in tokens]
+
+    def read(self, path) -> list[int]:
+        words = Path(path).read_text().split()
+        if not all(w.isdigit() for w in words):
+            raise CorpusError(f"{path}: not a list of pitches")
+        return [int(w) for w in words]
+
+    def write(self, item, path) -> None:
+        atomic_write_bytes(path, midi_bytes(self.notes(item)))
+
+    def notes(self, item: Any) -> list[tuple[int, float, float, int]]:
+        return [(int(p), i * STEP_S, (i + 1) * STEP_S, 90) for i, p in enumerate(item)]
+
+    def outputs(self, item, stem, formats=()) -> list[Path]:
+        if set(formats) - {"wav"}:
+            raise SamplingError(f"cannot write {formats}")
+        mid = Path(f"{stem}.mid")
+        self.write(item, mid)
+        out = [mid]
+        if "wav" in formats:
+            out.append(Path(f"{stem}.wav"))
+            with wave.open(str(out[-1]), "wb") as w:  # silence is enough for a download test
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(b"\0\0" * 800)
+        return out
+
+
+def midi_bytes(notes) -> bytes:
+    """A one-track standard MIDI file (format 0, 96 ticks per quarter at 120 bpm)."""
+    events, now = b"", 0
+    for pitch, start, end, vel in notes:
+        for t, status, v in ((start, 0x90, vel), (end, 0x80, 0)):
+            tick = round(t * 192)  # 96 ticks per quarter, 2 quarters per second
+            events += _vlq(tick - now) + bytes([status, pitch, v])
+            now = tick
+    events += b"\x00\xff\x2f\x00"
+    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, 96) + b"MTrk" + struct.pack(
+        ">I", len(events)) + events
+
+
+def _vlq(n: int) -> bytes:
+    out = [n & 0x7F]
+    while n > 0x7F:
+        n >>= 7
+        out.insert(0, (n & 0x7F) | 0x80)
+    return bytes(out)
+
+
+def music_run(root: Path, shared: Path) -> Path:
+    """A tiny run of the real melody codec when it is registered, else of the stand-in."""
+    out = root / "melody"
+    if "melody" in codecs.names() and (shared / "melody" / "melodies.jsonl").is_file():
+        corpus, codec = str(shared / "melody" / "melodies.jsonl"), "melody"
+    else:
+        codecs.register(StandInMelody)
+        path = root / "tunes.txt"
+        scale = [60, 62, 64, 65, 67, 69, 71, 72]
+        atomic_write_text(path, " ".join(str(scale[(i * 3 + i // 5) % 8]) for i in range(600)))
+        corpus, codec = str(path), StandInMelody.name
+    cr.train(corpus=[corpus], out=out, codec=codec, preset="tiny", hidden_size=16,
+             embedding_size=8, max_steps=8, eval_every=4, checkpoint_every=4, eval_max_tokens=2000,
+             progress_bar=False)
+    return out
+
+
+def text_run(root: Path, startrek: Path, documents: bool = False) -> Path:
+    out = root / ("docs" if documents else "text")
+    cr.train(corpus=[str(startrek)], out=out, preset="tiny", hidden_size=32, embedding_size=16,
+             max_steps=30 if not documents else 20, eval_every=15, checkpoint_every=15,
+             documents=documents, progress_bar=False)
+    return out
+
+
+class LiveServer:
+    """uvicorn serving an app in a thread on a free loopback port (bound before start)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:  # readiness, not timing: start-up is ~0.1 s
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+def wait_until(condition, what: str, limit_s: float = 30.0) -> None:
+    """Poll for a state another thread reaches (a readiness check, not a timing assertion)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.02)
+
+
+_RUNS: dict[str, Path] = {}
+
+
+def shared_runs(tmp_path_factory, startrek: Path, shared: Path) -> dict[str, Path]:
+    """The three tiny runs, trained once per test session for both web test files."""
+    if not _RUNS:
+        root = tmp_path_factory.mktemp("webruns")
+        _RUNS.update(text=text_run(root, startrek), docs=text_run(root, startrek, True),
+                     melody=music_run(root, shared))
+    return dict(_RUNS)

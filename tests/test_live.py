@@ -141,3 +141,22 @@ def test_host_port_parsing():
     assert parse_host_port(":57120") == ("127.0.0.1", 57120)
     with pytest.raises(UserError, match="HOST:PORT"):
         parse_host_port("localhost:port")
+
+
+def test_osc_answers_go_to_the_reply_address(runs):
+    from pythonosc.osc_message import OscMessage
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(5.0)
+        server = OscServer(load_stepper(runs[0], seed=4), "127.0.0.1", 0,
+                           reply=listener.getsockname(), err=io.StringIO())
+        thread = threading.Thread(target=server.serve, daemon=True)
+        thread.start()
+        try:
+            SimpleUDPClient("127.0.0.1", server.address[1]).send_message("/lead", 6)
+            msg = OscMessage(listener.recv(4096))  # e.g. Pd listening on its own port
+        finally:
+            server.stop()
+            thread.join(5)
+    assert msg.address == "/answer" and len(msg.params) == 3

@@ -76,7 +76,7 @@ def folk_files(collections: Iterable[str] = FOLK_COLLECTIONS) -> list[Path]:
     for name in names:
         if name not in FOLK_COLLECTIONS:
             raise CorpusError(f"unknown folk collection {name!r}; choose from "
-                              f"{', '.join(FOLK_COLLECTIONS)}")
+                              f"{', '.join(FOLK_COLLECTIONS + tuple(FOLK_GROUPS))}")
         files += sorted((root / name).rglob("*.abc"))
     return files
 

@@ -74,7 +74,9 @@ class Generator:
         self.device = torch.device(device)
         self.documents = bool(config.get("train", {}).get("documents", False))
 
-    def _prime_ids(self, prime: str | Any, unknown: str) -> list[int]:
+    def prime_ids(self, prime: Any, unknown: str = "error") -> list[int]:
+        """The ids fed before the first new token: <s> and the prime in documents mode,
+        else the prime (or a line break when there is none)."""
         vocab = self.codec.vocab
         ids = self.codec.encode(prime, unknown=unknown) if prime else []
         if self.documents:
@@ -108,7 +110,7 @@ class Generator:
                                 "reads; play along with it: creative-rnn perform RUN")
         if unknown not in ("error", "skip"):
             raise SamplingError(f"unknown={unknown!r}: choose error or skip")
-        prime_ids = self._prime_ids(prime, unknown)
+        prime_ids = self.prime_ids(prime, unknown)
         if not prime_ids:
             raise SamplingError("the prime has no token the model knows; give another --prime")
         seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")

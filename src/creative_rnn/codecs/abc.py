@@ -79,6 +79,9 @@ class AbcCodec(Codec):
     def detokenize(self, tokens: Sequence[str]) -> str:
         return detokenize_tune(tokens)
 
+    def render(self, item: str) -> str:
+        return item.replace("\\n", "\n")  # a --prime typed with \n for line breaks
+
     def token_text(self, i: int) -> str:
         """Streaming view: headers on their own lines, spaced bar lines."""
         t = super().token_text(i)
@@ -130,7 +133,7 @@ class AbcCodec(Codec):
                     tunes.append(detokenize_tune(by_semitones(tokens, shift)))
                 except AbcError:
                     pass  # a key with no clean spelling: one copy fewer
-        if bad:
+        if bad and tunes:  # (a file with none is skipped whole, with the first reason)
             print(f"warning: {path}: skipped {len(bad)} of {len(bad) + len(tunes)} tune(s), "
                   f"e.g. {bad[0]}", file=sys.stderr)
         if not tunes:
@@ -168,35 +171,45 @@ class AbcCodec(Codec):
         if unknown:
             raise SamplingError(f"the abc codec cannot write {', '.join(unknown)}; "
                                 "choose from mid, musicxml, wav, png")
-        stem = Path(stem)
-        paths = [stem.with_suffix(".abc")]
+        paths = [Path(f"{stem}.abc")]
         self.write(item, paths[0])
         try:
-            s = self.score(item)
+            s, data = self._midi(item)
         except AbcError as e:
-            print(f"note: {paths[0]} is not valid ABC ({e}); no MIDI written")
+            print(f"note: no MIDI for {paths[0]}: {e}")
             return paths
-        from music21.midi.translate import streamToMidiFile
-
-        mid = stem.with_suffix(".mid")
-        try:  # music21 plays the repeats out in MIDI ...
-            data = streamToMidiFile(s).writestr()
-        except Exception:  # ... and refuses repeats it finds badly formed: play it through
-            s = self.score(_without_repeats(item))
-            data = streamToMidiFile(s).writestr()
+        mid = Path(f"{stem}.mid")
         atomic_write_bytes(mid, data)
         paths.append(mid)
         if "musicxml" in formats:
             from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-            xml = stem.with_suffix(".musicxml")
-            atomic_write_bytes(xml, GeneralObjectExporter(s).parse())
-            paths.append(xml)
+            xml = Path(f"{stem}.musicxml")
+            try:
+                atomic_write_bytes(xml, GeneralObjectExporter(s).parse())
+                paths.append(xml)
+            except Exception as e:  # music21's exporter refuses some odd generated scores
+                print(f"note: no MusicXML for {paths[0]}: {type(e).__name__}: {e}")
         if "wav" in formats or "png" in formats:
             paths += self._rendered(item, mid, stem, formats)
         return paths
 
-    def _rendered(self, item: str, mid: Path, stem: Path, formats: Sequence[str]) -> list[Path]:
+    def _midi(self, item: str):
+        """(score, MIDI bytes). music21 plays repeats out in MIDI and refuses repeats it finds
+        badly formed, so a tune it refuses is tried once more played straight through."""
+        from music21.midi.translate import streamToMidiFile
+
+        last: Exception | None = None
+        for text in (item, _without_repeats(item)):
+            try:
+                s = self.score(text)
+                return s, streamToMidiFile(s).writestr()
+            except Exception as e:  # music21 raises many kinds for odd (generated) scores
+                last = e
+        raise AbcError(f"music21 cannot make MIDI of it ({type(last).__name__}: {last})")
+
+    def _rendered(self, item: str, mid: Path, stem: str | Path, formats: Sequence[str]
+                  ) -> list[Path]:
         try:
             from ..music import render
         except ImportError:
@@ -204,11 +217,10 @@ class AbcCodec(Codec):
                                 "installation lacks; write mid and render it yourself") from None
         out = []
         if "wav" in formats:
-            render.render_wav(mid, stem.with_suffix(".wav"))
-            out.append(stem.with_suffix(".wav"))
+            out.append(Path(render.render_wav(mid, Path(f"{stem}.wav"))))
         if "png" in formats:
-            render.piano_roll_png(self.notes(item) or [], stem.with_suffix(".png"))
-            out.append(stem.with_suffix(".png"))
+            render.piano_roll_png(self.notes(item) or [], Path(f"{stem}.png"))
+            out.append(Path(f"{stem}.png"))
         return out
 
     def notes(self, item: str, qpm: float = 120.0) -> list[tuple[int, float, float, int]]:

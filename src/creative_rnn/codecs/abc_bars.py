@@ -31,6 +31,7 @@ BROKEN = {">": (Fraction(3, 2), Fraction(1, 2)), ">>": (Fraction(7, 4), Fraction
           ">>>": (Fraction(15, 8), Fraction(1, 8)), "<": (Fraction(1, 2), Fraction(3, 2)),
           "<<": (Fraction(1, 4), Fraction(7, 4)), "<<<": (Fraction(1, 8), Fraction(15, 8))}
 SECTION = ("||", "|]", "[|", "|:", ":|", "::")
+GROUP_MAX = 4  # notes in a chord or grace group under the constraint, so a group must end
 
 
 def bar_length(meter: str, unit: str) -> Fraction | None:
@@ -228,11 +229,13 @@ class BarState:
             if self.acc or (self.pending is not None and not self._commit(Fraction(1))):
                 return False
             self.acc, self.last = True, "acc"
-            return self.ctx == "chord" or self._can_start_note()
+            if self.ctx == "chord":
+                return self.inner < GROUP_MAX
+            return self._can_start_note()
         if self.acc and not is_pitch(t):
             return False
         if self.ctx == "chord":
-            if is_pitch(t):
+            if is_pitch(t) and self.inner < GROUP_MAX:
                 self.inner, self.acc, self.last = self.inner + 1, False, "pitch"
                 return True
             if t == "]" and self.inner:
@@ -291,9 +294,9 @@ class BarState:
 
     def _grace(self, t: str) -> bool:
         if t in ACCIDENTALS:
-            ok, self.acc, self.last = not self.acc, True, "gacc"
+            ok, self.acc, self.last = not self.acc and self.inner < GROUP_MAX, True, "gacc"
             return ok
-        if is_pitch(t):
+        if is_pitch(t) and self.inner < GROUP_MAX:
             self.inner, self.acc, self.last = self.inner + 1, False, "gpitch"
             return True
         if is_duration(t):
@@ -320,7 +323,7 @@ class BarState:
     def key(self) -> tuple:
         """Everything that decides which tokens come next (not the cached fill set)."""
         return (self.header, self.pos, self.pending, self.started, self.last, self.ctx,
-                self.inner > 0, self.acc, self.tup_mult, self.tup_left, self.forced,
+                min(self.inner, GROUP_MAX), self.acc, self.tup_mult, self.tup_left, self.forced,
                 self.forced_mult, self.event, self.bar_len)
 
     def can_end(self) -> bool:

@@ -96,7 +96,7 @@ def train_classify(corpus: Sequence[str], out: str | Path, codec: Any = "char",
         x, lengths, y = (t.to(dev) for t in b)
         logits = m(x, lengths)
         return F.cross_entropy(logits.reshape(-1, len(labels)), y.reshape(-1),
-                               ignore_index=IGNORE), int((y != IGNORE).sum())
+                               ignore_index=IGNORE), int(lengths.sum())  # tokens read
 
     def evaluate(m) -> dict[str, float]:
         total, right, count = 0.0, 0, 0

@@ -129,7 +129,7 @@ async def generate(request: Request) -> Response:
     m = studio.model(opts.pop("model"))
     prime = opts.pop("prime")  # text; music codecs read their own phrase syntax from it
     steps = m.gen.generate_ids(prime, **opts)  # checks options and prime before streaming
-    prime_ids = m.gen._prime_ids(prime, "error")
+    prime_ids = m.gen.prime_ids(prime, "error")
     studio.generations.acquire()
     return ClosingStream(_stream(studio, m, prime_ids, steps, opts["num"]),
                          studio.generations.release, media_type="text/event-stream",

@@ -270,6 +270,17 @@ def test_cli_sample_with_complete_bars_prime_and_files(folk_run, tmp_path, capsy
     assert "unexpected" in capsys.readouterr().err
 
 
+def test_evaluate_prints_the_quality_table_with_complete_bars(folk_run, capsys):
+    assert main(["evaluate", str(folk_run), "--num", "4", "--complete-bars"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line.split() for line in lines if "bars_complete" in line)
+    rows = {line.split()[0]: line.split()[1:] for line in lines
+            if line.split()[:1] in (["generated"], ["corpus"])}
+    at = header.index("bars_complete")
+    assert float(rows["generated"][at]) == 1.0
+    assert float(rows["corpus"][header.index("parse_share")]) == 1.0
+
+
 def test_codec_round_trips_through_json():
     codec = AbcCodec(transpose_to_c=True, keep_titles=True)
     codec.fit(["X:1\nT:A\nK:G\nGABc|\n"])

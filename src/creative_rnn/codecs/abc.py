@@ -15,6 +15,8 @@ MusicXML output, note lists for piano rolls). Options:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import re
 import sys
@@ -249,11 +251,15 @@ class AbcCodec(Codec):
 
     # --- quality -----------------------------------------------------------------------
     def parses(self, item: str) -> bool:
-        """music21's own ABC parser (not ours) reads it and finds notes."""
+        """music21's own ABC parser (not ours) reads it, finds notes, and has no warning
+        (music21 guesses past some errors, e.g. an accidental with no note, and says so)."""
+        said = io.StringIO()
         try:
-            return len(self.score(item).flatten().notes) > 0
+            with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
+                found = len(self.score(item).flatten().notes) > 0
         except AbcError:
             return False
+        return found and "WARNING" not in said.getvalue()
 
     def quality(self, items: Sequence[str], reference: Sequence[str] | None = None
                 ) -> dict[str, float]:

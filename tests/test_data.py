@@ -105,3 +105,18 @@ def test_eval_batches_cover_the_split():
     _, val = store.split(0.2, 100)
     total = sum(b.tokens for b in eval_batches(val, 4, 16, 10_000))
     assert total >= len(val.stream) - 4 - 1  # at most a lane's remainder is left out
+
+
+def test_document_batches_group_similar_lengths_and_cover_the_epoch():
+    rng = np.random.default_rng(0)
+    docs = [np.arange(int(n)) for n in rng.integers(3, 300, size=640)]
+    batches = DocumentBatches(docs, batch_size=16, seed=1)
+    seen, real, padded = [], 0, 0
+    for _ in range(len(docs) // 16):
+        b = batches.next()
+        seen += [int(row.max()) for row in b.x]
+        real += b.tokens
+        padded += b.y.numel()
+    assert batches.epoch == 0
+    assert sorted(seen) == sorted(len(d) - 2 for d in docs)  # each document once
+    assert real / padded > 0.9  # random batches of these lengths would be about half padding

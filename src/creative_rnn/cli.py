@@ -125,7 +125,7 @@ def cmd_corpus(args) -> None:
           f"   vocabulary: {codec.vocab_size - 4} (+4 special)")
     if corpus.skipped:
         print(f"skipped {len(corpus.skipped)} unreadable file(s):")
-        for note in corpus.skipped[:5]:
+        for note in corpus.skipped:
             print(f"  {note}")
     shown = codec.vocab.tokens[4:64]
     more = " ..." if codec.vocab_size > 68 else ""

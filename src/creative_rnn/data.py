@@ -181,23 +181,39 @@ def pad_documents(docs: Sequence[np.ndarray], pad: int = 0) -> Batch:
 
 
 class DocumentBatches:
-    """Shuffled whole documents. Cursor: epoch and index into that epoch's permutation,
-    which is derived from (seed, epoch) so it need not be stored."""
+    """Shuffled whole documents, batched with others of similar length.
+
+    Each epoch shuffles the documents, sorts them by length within pools of ``POOL`` batches
+    (so a batch pads little), then shuffles the order of the batches. Everything derives from
+    (seed, epoch), so the cursor is just the epoch and the batch index.
+    """
+
+    POOL = 50  # batches per sorting pool: big enough to group lengths, small enough to mix
 
     def __init__(self, docs: list[np.ndarray], batch_size: int, seed: int):
         self.docs, self.B, self.seed = docs, batch_size, seed
+        self.lengths = np.array([len(d) for d in docs])
         self.epoch, self.pos = 0, 0
         self._order()
 
     def _order(self) -> None:
-        self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.docs))
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.docs))
+        usable = len(order) // self.B * self.B  # the remainder waits for another epoch
+        batches: list[np.ndarray] = []
+        pool = self.B * self.POOL
+        for start in range(0, usable, pool):
+            chunk = order[start: min(start + pool, usable)]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i: i + self.B] for i in range(0, len(chunk), self.B)]
+        self.batches = [batches[i] for i in rng.permutation(len(batches))]
 
     def next(self) -> Batch:
-        if self.pos + self.B > len(self.docs):
+        if self.pos >= len(self.batches):
             self.epoch, self.pos = self.epoch + 1, 0
             self._order()
-        chosen = [self.docs[i] for i in self.order[self.pos: self.pos + self.B]]
-        self.pos += self.B
+        chosen = [self.docs[i] for i in self.batches[self.pos]]
+        self.pos += 1
         return pad_documents(chosen)
 
     def cursor(self) -> dict:

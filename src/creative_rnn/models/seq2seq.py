@@ -27,7 +27,8 @@ _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
 
 def _init_rnn(rnn: nn.Module, cell: str, H: int) -> None:
-    """Orthogonal recurrent weights and an LSTM forget bias of 1, as in SequenceModel."""
+    """Orthogonal recurrent weights and an LSTM forget bias of 1: the encoder must carry a
+    whole call to its last state, so long memory from the start helps here."""
     for name, p in rnn.named_parameters():
         if name.startswith("weight_hh"):
             for block in p.data.split(H, dim=0):

@@ -315,6 +315,25 @@ def test_sample_cli_writes_midi_wav_and_png(melody_run, tmp_path):
     assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_sample_writes_a_piano_roll_and_audio_by_default(melody_run, tmp_path, monkeypatch,
+                                                         capsys):
+    from creative_rnn import cli
+
+    out = tmp_path / "d.mid"
+    args = ["sample", str(melody_run), "--out", str(out), "--length", "32", "--seed", "3",
+            "--device", "cpu"]
+    assert cli.main(args) == 0
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "d.wav").exists() == render.can_render_wav()
+    # without a renderer: MIDI and PNG still come, and a note says how to get audio
+    monkeypatch.setattr(render, "can_render_wav", lambda: False)
+    out.unlink()
+    assert cli.main(args[:3] + [str(tmp_path / "e.mid")] + args[4:]) == 0
+    assert (tmp_path / "e.mid").exists() and (tmp_path / "e.png").exists()
+    assert not (tmp_path / "e.wav").exists()
+    assert "apt-get install fluidsynth" in capsys.readouterr().err
+
+
 def test_prime_file_and_quality_rows(melody_run, tmp_path):
     gen = cr.load(melody_run, device="cpu")
     codec = gen.codec

@@ -168,3 +168,30 @@ def test_a_bad_upload_shows_a_clear_error(page, shots):
     message = page.inner_text("#error")
     assert "song.txt looks binary" in message and "Traceback" not in message
     page.screenshot(path=shots / "bad-upload.png")
+
+
+def test_activation_page_in_a_real_browser(browser, tiny_text_run, startrek, tmp_path, shots):
+    """Issue 5's `creative-rnn viz` page, opened from disk: offline, every token coloured,
+    and clicking another cell recolours the text."""
+    from creative_rnn.viz.activation_page import write_page
+
+    out = write_page(tiny_text_run, startrek, tmp_path / "page.html", max_tokens=200)
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    problems, requests = [], []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(out.as_uri())
+    spans = page.locator("#text .t")
+    assert spans.count() == 200
+    colours = "() => [...document.querySelectorAll('#text .t')].map(s => s.style.background)"
+    before = page.evaluate(colours)
+    page.locator("#cells li").nth(7).click()
+    after = page.evaluate(colours)
+    assert all(bg.startswith("rgb(") for bg in before + after)
+    assert "on" in page.locator("#cells li").nth(7).get_attribute("class")
+    assert before != after  # another cell, another colouring
+    page.screenshot(path=str(shots / "activation-page.png"), full_page=True)
+    assert not problems, problems
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
+    context.close()

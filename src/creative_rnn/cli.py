@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int)
     s.add_argument("--out", help="write samples here (several: name-1.ext, name-2.ext, ...)")
     s.add_argument("--format", action="append", default=[], metavar="EXT",
-                   help="extra output formats the codec supports (music: mid, musicxml, wav, png)")
+                   help="output formats besides the codec's own (music: mid, musicxml, wav, png;"
+                        " by default png, and wav where FluidSynth is installed)")
     s.add_argument("--complete-bars", action="store_true",
                    help="ABC: only tokens that keep every bar metrically complete")
     s.add_argument("--unknown", default="error", choices=["error", "skip"],
@@ -195,8 +196,9 @@ def cmd_sample(args) -> None:
     items = gen.generate(prime, length=args.length, num=args.num, **opts)
     if args.out:
         written = []
+        formats = args.format or gen.codec.default_formats()
         for item, path in zip(items, output_paths(args.out, args.num)):
-            written += gen.codec.outputs(item, path.with_suffix(""), args.format)
+            written += gen.codec.outputs(item, path.with_suffix(""), formats)
         print(f"wrote {len(written)} file(s): {', '.join(map(str, written))}")
     else:
         for i, item in enumerate(items, 1):

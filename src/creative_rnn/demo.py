@@ -1,5 +1,5 @@
 """`creative-rnn demo`: a few minutes of training on folk tunes in ABC, then ten new tunes
-(ABC and MIDI, and WAV where FluidSynth is installed)."""
+(ABC, MIDI and a piano-roll PNG, and WAV where FluidSynth is installed)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 from . import codecs
 from .checkpoint import atomic_write_text
-from .errors import UserError
 from .sampling import load
 from .train import train
 
@@ -35,7 +34,7 @@ def demo(out: str | Path = "creative-rnn-demo", minutes: float = 3.0, num: int =
     gen = load(run)
     tunes = gen.generate(length=600, num=num, temperature=0.8, seed=seed,
                          constraints={"complete_bars": True})
-    formats = ["wav"] if _can_render_wav() else []
+    formats = gen.codec.default_formats()  # a piano roll, and audio where it can be made
     tunes_dir = out / "tunes"
     written: list[Path] = []
     for i, tune in enumerate(tunes, 1):
@@ -47,21 +46,8 @@ def demo(out: str | Path = "creative-rnn-demo", minutes: float = 3.0, num: int =
     print(f"\n{tunes[0]}\n")
     kinds = ", ".join(sorted({p.suffix for p in written}))
     print(f"wrote {num} tunes to {out / 'tunes.abc'} (one file each in {tunes_dir}/: {kinds})")
-    if not formats:
-        print("no .wav files: install FluidSynth and a SoundFont to hear them "
-              "(apt-get install fluidsynth fluid-soundfont-gm; macOS: brew install fluid-synth)")
     print(f"loss plot: {out / 'loss.png'}   run directory: {run}")
     print(f"sample more:  creative-rnn sample {run} --num 5 --temperature 0.9 --complete-bars "
           f"--out tunes/new.abc")
     return {"run": run, "tunes": out / "tunes.abc", "plot": out / "loss.png"}
 
-
-def _can_render_wav() -> bool:
-    try:
-        from .music import render
-
-        render.find_fluidsynth()
-        render.find_soundfont()
-        return True
-    except (ImportError, UserError):
-        return False

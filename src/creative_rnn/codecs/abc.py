@@ -165,6 +165,11 @@ class AbcCodec(Codec):
                     b.tie = None if b.tie.type == "stop" else tie.Tie("start")
         return s
 
+    def default_formats(self) -> list[str]:
+        from ..music.render import default_music_formats
+
+        return default_music_formats()
+
     def outputs(self, item: str, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
         """``.abc`` and ``.mid`` always; ``musicxml``, ``wav`` and ``png`` on request."""
         from ..checkpoint import atomic_write_bytes

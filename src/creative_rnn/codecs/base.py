@@ -65,6 +65,11 @@ class Codec:
         self.write(item, path)
         return [path]
 
+    def default_formats(self) -> list[str]:
+        """Extra formats ``sample --out`` writes when none are asked for (music: a piano
+        roll, and audio where FluidSynth is installed). None for plain text."""
+        return []
+
     def quality(self, items: Sequence[Any], reference: Sequence[Any] | None = None
                 ) -> dict[str, float]:
         """Domain quality figures for generated items (and a reference corpus); none here."""

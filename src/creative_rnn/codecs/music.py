@@ -170,6 +170,11 @@ class MusicCodec(Codec):
         return data
 
     # --- writing ------------------------------------------------------------------------
+    def default_formats(self) -> list[str]:
+        from ..music.render import default_music_formats
+
+        return default_music_formats()
+
     def outputs(self, item: Any, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
         """``stem.mid`` always, plus "musicxml", "wav" and "png" on request. Everything a
         format needs is checked before the first file is written."""

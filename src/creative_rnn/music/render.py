@@ -64,6 +64,32 @@ def find_soundfont(soundfont: str | Path | None = None) -> Path:
                       "fluid-synth`, download e.g. FluidR3_GM.sf2)")
 
 
+def can_render_wav() -> bool:
+    """Whether FluidSynth and a SoundFont are installed, so WAV files can be made."""
+    try:
+        find_fluidsynth()
+        find_soundfont()
+        return True
+    except UserError:
+        return False
+
+
+WAV_HINT = ("no .wav: install FluidSynth and a General MIDI SoundFont to hear samples "
+            "(Debian/Ubuntu: apt-get install fluidsynth fluid-soundfont-gm; "
+            "macOS: brew install fluid-synth)")
+
+
+def default_music_formats() -> list[str]:
+    """What a music sample is written as besides its own format: a piano roll always, and
+    audio where it can be rendered (otherwise say how to get it)."""
+    if can_render_wav():
+        return ["png", "wav"]
+    import sys
+
+    print(f"note: {WAV_HINT}", file=sys.stderr)
+    return ["png"]
+
+
 def render_wav(midi_path: str | Path, wav_path: str | Path,
                soundfont: str | Path | None = None) -> Path:
     """Render a MIDI file to a 16-bit stereo WAV with FluidSynth. Written atomically: the

@@ -8,8 +8,7 @@ from typing import Any
 
 import torch
 
-from . import codecs, corpora
-from .checkpoint import read_json
+from . import corpora
 from .config import TrainConfig, from_dict
 from .data import eval_batches, retarget
 from .errors import CheckpointError
@@ -17,10 +16,10 @@ from .sampling import load
 from .train import prepare
 
 
-def validation_loss(run_dir: str | Path, last: bool = False) -> float:
-    """Cross-entropy (nats/token) of the run's weights on its validation split."""
-    run = Path(run_dir)
-    gen = load(run, last=last, device="cpu")
+def validation_loss(run_dir: str | Path, last: bool = False, gen=None) -> float:
+    """Cross-entropy (nats/token) of the run's weights on its validation split.
+    ``gen``: an already loaded Generator of that run (saves loading it again)."""
+    gen = gen or load(run_dir, last=last, device="cpu")
     cfg = gen.config
     train_cfg = from_dict(TrainConfig, cfg["train"])
     store = prepare(cfg["corpus"], gen.codec, fit=False)
@@ -40,10 +39,10 @@ def validation_loss(run_dir: str | Path, last: bool = False) -> float:
 
 
 def sample_table(run_dir: str | Path, num: int = 20, length: int = 500, seed: int = 1,
-                 last: bool = False) -> dict[str, Any]:
+                 last: bool = False, gen=None) -> dict[str, Any]:
     """Statistics of ``num`` samples: mean length in tokens, share that ended by themselves
     (documents mode) and share of distinct token bigrams (low means repetitive loops)."""
-    gen = load(run_dir, last=last, device="cpu")
+    gen = gen or load(run_dir, last=last, device="cpu")
     eos = gen.codec.vocab.eos
     seqs: list[list[int]] = [[] for _ in range(num)]
     for step in gen.generate_ids(length=length, num=num, seed=seed, temperature=1.0):
@@ -60,12 +59,12 @@ def sample_table(run_dir: str | Path, num: int = 20, length: int = 500, seed: in
 
 
 def quality_rows(run_dir: str | Path, num: int = 20, length: int = 500, seed: int = 1,
-                 last: bool = False, constraints: dict[str, Any] | None = None
-                 ) -> dict[str, dict[str, float]]:
+                 last: bool = False, constraints: dict[str, Any] | None = None,
+                 gen=None) -> dict[str, dict[str, float]]:
     """The codec's domain figures for ``num`` samples, and for the training corpus itself
     as the reference row. Empty for codecs without domain figures (plain text).
     ``constraints`` go to the codec's sampling constraints (ABC: ``complete_bars``)."""
-    gen = load(run_dir, last=last, device="cpu")
+    gen = gen or load(run_dir, last=last, device="cpu")
     samples = gen.generate(length=length, num=num, seed=seed, temperature=1.0,
                            constraints=constraints)
     corpus = corpora.load(gen.config["corpus"]["sources"], gen.codec,
@@ -83,14 +82,14 @@ def evaluate(run_dir: str | Path, num: int = 20, last: bool = False,
     """Validation loss per token, a table about samples, and the codec's quality rows."""
     if not Path(run_dir, "config.json").exists():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json)")
-    loss = validation_loss(run_dir, last=last)
+    gen = load(run_dir, last=last, device="cpu")  # once, for all three parts
+    loss = validation_loss(run_dir, gen=gen)
     row = {"val_loss": loss, "perplexity": math.exp(loss), "bits_per_token": loss / math.log(2)}
-    codec = codecs.from_json(read_json(Path(run_dir) / "codec.json"))
-    if codec.output_size != codec.vocab_size:  # ensemble: answers need a lead (perform)
+    if gen.codec.output_size != gen.codec.vocab_size:  # ensemble: answers need a lead (perform)
         row["quality"] = {}
         return row
-    row.update(sample_table(run_dir, num=num, last=last))
-    row["quality"] = quality_rows(run_dir, num=num, last=last, constraints=constraints)
+    row.update(sample_table(run_dir, num=num, gen=gen))
+    row["quality"] = quality_rows(run_dir, num=num, constraints=constraints, gen=gen)
     return row
 
 

@@ -26,6 +26,7 @@ from .common import (
     fit,
     load_weights,
     make_codec,
+    masked_scores,
     pad,
     read_jsonl,
     read_run,
@@ -99,17 +100,12 @@ def train_classify(corpus: Sequence[str], out: str | Path, codec: Any = "char",
                                ignore_index=IGNORE), int(lengths.sum())  # tokens read
 
     def evaluate(m) -> dict[str, float]:
-        total, right, count = 0.0, 0, 0
-        for i in range(0, len(val), train_cfg.batch_size):
-            x, lengths, y = (t.to(next(m.parameters()).device)
-                             for t in tensors(val[i: i + train_cfg.batch_size]))
-            logits = m(x, lengths).reshape(-1, len(labels))
-            y = y.reshape(-1)
-            total += F.cross_entropy(logits, y, ignore_index=IGNORE, reduction="sum").item()
-            keep = y != IGNORE
-            right += int((logits.argmax(-1)[keep] == y[keep]).sum())
-            count += int(keep.sum())
-        return {"val_loss": total / count, "val_accuracy": right / count}
+        def pairs():
+            for i in range(0, len(val), train_cfg.batch_size):
+                x, lengths, y = (t.to(next(m.parameters()).device)
+                                 for t in tensors(val[i: i + train_cfg.batch_size]))
+                yield m(x, lengths).reshape(-1, len(labels)), y.reshape(-1)
+        return masked_scores(pairs())
 
     return fit(run, model, train_cfg, batch, loss, evaluate, progress_bar)
 

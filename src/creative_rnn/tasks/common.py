@@ -27,7 +27,7 @@ import torch
 from .. import checkpoint as ckpt
 from .. import codecs
 from ..config import ModelConfig, TrainConfig, _coerce, from_dict, resolve, to_dict
-from ..data import SPLIT_SEED
+from ..data import IGNORE, SPLIT_SEED
 from ..errors import CheckpointError, ConfigError, CorpusError, UserError
 from ..progress import Progress
 from ..schedule import learning_rate, progress
@@ -162,6 +162,19 @@ def load_weights(model: torch.nn.Module, path: Path) -> torch.nn.Module:
 
 
 Batch = Any  # whatever the task's batch function returns; the loss function understands it
+
+
+def masked_scores(pairs) -> dict[str, float]:
+    """Validation loss and accuracy over ``(logits (n, classes), targets (n,))`` pairs,
+    targets equal to IGNORE left out: the one evaluation both conditional tasks share."""
+    total, right, count = 0.0, 0, 0
+    for logits, y in pairs:
+        total += torch.nn.functional.cross_entropy(logits, y, ignore_index=IGNORE,
+                                                   reduction="sum").item()
+        keep = y != IGNORE
+        right += int((logits.argmax(-1)[keep] == y[keep]).sum())
+        count += int(keep.sum())
+    return {"val_loss": total / count, "val_accuracy": right / count}
 
 
 def fit(run: Path, model: torch.nn.Module, cfg: TrainConfig,

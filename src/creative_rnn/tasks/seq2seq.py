@@ -33,6 +33,7 @@ from .common import (
     fit,
     load_weights,
     make_codec,
+    masked_scores,
     pad,
     read_jsonl,
     read_run,
@@ -123,17 +124,12 @@ def train_seq2seq(corpus: Sequence[str] | None = None, out: str | Path | None = 
                                ignore_index=IGNORE), int((y != IGNORE).sum())
 
     def evaluate(m) -> dict[str, float]:
-        total, right, count = 0.0, 0, 0
-        for i in range(0, len(val), train_cfg.batch_size):
-            x, lengths, y_prev, y = (t.to(next(m.parameters()).device)
-                                     for t in tensors(val[i: i + train_cfg.batch_size]))
-            logits = m(x, lengths, y_prev).reshape(-1, model_cfg.vocab_size)
-            y = y.reshape(-1)
-            total += F.cross_entropy(logits, y, ignore_index=IGNORE, reduction="sum").item()
-            keep = y != IGNORE
-            right += int((logits.argmax(-1)[keep] == y[keep]).sum())
-            count += int(keep.sum())
-        return {"val_loss": total / count, "val_accuracy": right / count}
+        def pairs():
+            for i in range(0, len(val), train_cfg.batch_size):
+                x, lengths, y_prev, y = (t.to(next(m.parameters()).device)
+                                         for t in tensors(val[i: i + train_cfg.batch_size]))
+                yield m(x, lengths, y_prev).reshape(-1, model_cfg.vocab_size), y.reshape(-1)
+        return masked_scores(pairs())
 
     return fit(run, model, train_cfg, batch, loss, evaluate, progress_bar)
 

@@ -57,6 +57,13 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, x: str = "step") -> P
     if has_grad:
         axes[0][1].set_ylabel("gradient norm before clipping")
         axes[0][1].set_yscale("log")  # spikes (exploding gradients) span decades
+    return save_png(fig, out)
+
+
+def save_png(fig, out: str | Path) -> Path:
+    """Lay out, render and atomically write a matplotlib figure, then free it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

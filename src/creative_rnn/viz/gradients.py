@@ -16,16 +16,16 @@ everything off the largest eigenvector dies away relative to it.
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..checkpoint import atomic_write_bytes, load_run
+from ..checkpoint import load_run
 from ..errors import UserError
 from ..models import SequenceModel
 from ..reference import from_torch
+from .curves import save_png
 
 
 def through_time(model: SequenceModel, windows: np.ndarray) -> np.ndarray:
@@ -142,9 +142,4 @@ def plot(norms: dict[str, np.ndarray], eigen: dict[str, np.ndarray], out: str | 
     b.set_title("h_t = W^t h_0, W = Q Λ Qᵀ")
     b.grid(alpha=0.3, which="both")
     b.legend(fontsize=8)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    atomic_write_bytes(out, buf.getvalue())
-    return Path(out)
+    return save_png(fig, out)

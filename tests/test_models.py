@@ -73,3 +73,41 @@ def test_separate_output_vocabulary():
     m = make("gru", output_size=5)
     logits, _ = m(torch.randint(0, 11, (2, 4)))
     assert logits.shape == (2, 4, 5)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("layers", [1, 3])
+def test_training_forward_is_the_same_network(cell, layers):
+    """The training path runs the layers one at a time (for per-sequence dropout masks); with
+    masks that keep everything it must compute exactly what the fused eval path does, state
+    in and state out."""
+    torch.manual_seed(1)
+    m = SequenceModel(ModelConfig(cell=cell, num_layers=layers, hidden_size=16, embedding_size=8,
+                                  dropout=1e-12, vocab_size=11))
+    x = torch.randint(0, 11, (3, 9))
+    state = m.init_state(3)
+    state = tuple(torch.randn_like(s) for s in state) if isinstance(state, tuple) \
+        else torch.randn_like(state)
+    m.train()
+    a, sa = m(x, state)
+    m.eval()
+    b, sb = m(x, state)
+    assert torch.allclose(a, b, atol=1e-6)
+    for u, v in zip(*(s if isinstance(s, tuple) else (s,) for s in (sa, sb))):
+        assert torch.allclose(u, v, atol=1e-6)
+
+
+def test_dropout_mask_is_the_same_at_every_time_step():
+    """Variational dropout: a unit dropped for a sequence is dropped at all its time steps."""
+    torch.manual_seed(2)
+    H = 32
+    m = SequenceModel(ModelConfig(cell="lstm", num_layers=1, hidden_size=H, embedding_size=8,
+                                  dropout=0.5, vocab_size=H, output_size=H))
+    with torch.no_grad():  # the head passes the dropped hidden state straight through
+        m.head.weight.copy_(torch.eye(H))
+        m.head.bias.zero_()
+    m.train()
+    logits, _ = m(torch.randint(0, H, (4, 20)))
+    dropped = logits == 0
+    assert dropped.any() and not dropped.all()
+    assert torch.equal(dropped, dropped[:, :1].expand_as(dropped))

@@ -26,7 +26,7 @@ class ModelConfig:
     num_layers: int = 2  # Graves et al. 2013: stacking helps; 2-3 is typical
     hidden_size: int = 256
     embedding_size: int = 64  # a small dense embedding beats one-hot for chars and is cheaper
-    dropout: float = 0.2  # between layers and before the head; 0 for tiny data or tiny models
+    dropout: float = 0.2  # after each layer, one mask per sequence; 0 for tiny data or models
     forget_bias: float = 1.0  # LSTM forget-gate bias at init: 1 remembers by default (long
     # dependencies); 0 learned faster on tiny-shakespeare's short contexts (see presets)
     vocab_size: int = 0  # filled in from the codec, never set by hand

@@ -3,12 +3,17 @@
 The trainer knows nothing of domains: it sees ids, batches and a codec it never calls. One
 seed drives all randomness; the step, RNG states, data cursor and carried hidden state are
 saved with the weights so a killed run resumes bit-identically (on the CPU).
+
+Under torchrun each process trains its share of the global batch through
+DistributedDataParallel (see distributed.py); the checkpoint holds the global state, so a
+run resumes with any number of processes that divides batch_size.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import signal
 import sys
@@ -24,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as ckpt
+from . import distributed as dist
 from .config import ModelConfig, TrainConfig
 from .data import IGNORE, DocumentBatches, StreamBatches, eval_batches, retarget
 from .errors import CheckpointError, ConfigError
@@ -76,6 +82,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _seed_rank(*parts: int) -> None:
+    """Random streams of one rank of many, from (seed, rank) or (seed, step, rank): the
+    ranks draw different dropout masks, each the same on every run."""
+    seed_everything(dist.rank_seed(*parts))
+
+
 
 # --- the loop ------------------------------------------------------------------------------
 class Trainer:
@@ -83,18 +95,31 @@ class Trainer:
                  val_split, stop: threading.Event | None = None):
         self.run_dir, self.cfg, self.codec = run, cfg, codec
         self.train_split, self.val_split = train_split, val_split
-        self.device = pick_device(cfg.device)
+        dist.check_batch(cfg.batch_size, dist.world())
+        # torchrun: join the process group; alone: the world is one process and nothing changes
+        self.world, self.device = dist.setup(pick_device(cfg.device))
         seed_everything(cfg.seed)
         self.model = SequenceModel(model_cfg).to(self.device)
+        self.net = self.model  # what the training step calls: the model, or its DDP wrapper
+        if self.world.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
+            if not self.world.main:  # rank 0 keeps the single-process streams
+                _seed_rank(cfg.seed, self.world.rank)
         decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
         self.optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": cfg.weight_decay},
-             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, fused=True)
+        rank, ranks = self.world.rank, self.world.size
         if train_split.stream is not None:
-            self.batches = StreamBatches(train_split.stream, cfg.batch_size, cfg.seq_len)
+            self.batches = StreamBatches(train_split.stream, cfg.batch_size, cfg.seq_len,
+                                         rank, ranks)
         else:
-            self.batches = DocumentBatches(train_split.docs, cfg.batch_size, cfg.seed)
+            self.batches = DocumentBatches(train_split.docs, cfg.batch_size, cfg.seed,
+                                           rank, ranks)
         self.step, self.tokens, self.elapsed = 0, 0, 0.0
         self.best_val, self.bad_evals, self.last_val = math.inf, 0, None
         self.last_eval_step = -1
@@ -122,7 +147,12 @@ class Trainer:
         return json.loads(json.dumps(st))  # plain JSON types only
 
     def save(self) -> None:
-        """One atomic file holds everything to resume; the rest are conveniences."""
+        """One atomic file holds everything to resume; the rest are conveniences.
+
+        With many processes every rank takes part: the lanes' carried state and the random
+        streams are gathered in rank order and rank 0 writes the global state."""
+        if self.world.active:
+            self.loss_sum = dist.mean(self.loss_sum)  # every rank holds the global sum now
         tensors: dict[str, torch.Tensor] = {}
         model_sd = self.model.state_dict()
         for k, v in model_sd.items():
@@ -135,14 +165,49 @@ class Trainer:
                     tensors[key] = v if torch.is_tensor(v) else torch.tensor(v)
         if self.state is not None:
             for k, v in self.model.state_tensors(self.state).items():
-                tensors[f"carry.{k}"] = v
+                # (layers, lanes, hidden): ranks hold consecutive lanes, so rank order is global
+                tensors[f"carry.{k}"] = torch.cat(dist.all_gather(v), 1) if self.world.active \
+                    else v
         tensors["rng.torch"] = torch.get_rng_state()
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         meta = self._trainer_state()
+        if self.world.active:
+            self._gather_rng(tensors, meta)
+            if not self.world.main:
+                return
         ckpt.save_tensors(self.run_dir / "optimizer.safetensors", tensors, meta)
         ckpt.save_tensors(self.run_dir / "model.safetensors", model_sd, {"step": self.step})
         ckpt.atomic_write_json(self.run_dir / "state.json", meta)
+
+    def _gather_rng(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        """Each rank's random streams, so a resume with as many processes continues each."""
+        for r, t in enumerate(dist.all_gather(torch.get_rng_state())):
+            tensors[f"rng.torch.{r}"] = t
+        if self.device.type == "cuda":
+            for r, t in enumerate(dist.all_gather(torch.cuda.get_rng_state(self.device))):
+                tensors[f"rng.cuda.{r}"] = t
+        meta["rank_rng"] = dist.gather_json(meta["rng"])
+        meta["world_size"] = self.world.size
+
+    def _restore_rng(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        if meta.get("world_size", 1) != self.world.size:
+            # the saved streams belong to other ranks: start fresh ones, the same every time
+            _seed_rank(self.cfg.seed, self.step, self.world.rank)
+            if self.world.main:
+                print(f"note: resuming with {self.world.size} process(es) where the run had "
+                      f"{meta.get('world_size', 1)}: random streams re-seeded from (seed, step, "
+                      "rank); only a resume with as many processes is bit-identical",
+                      file=sys.stderr)
+            return
+        tail, rng = "", meta["rng"]
+        if self.world.active:
+            tail, rng = f".{self.world.rank}", meta["rank_rng"][self.world.rank]
+        torch.set_rng_state(tensors["rng.torch" + tail])
+        if "rng.cuda" + tail in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda" + tail], self.device)
+        random.setstate(_tuple(rng["python"]))
+        np.random.set_state(tuple(rng["numpy"]))
 
     def restore(self) -> None:
         tensors, meta = ckpt.load_tensors(self.run_dir / "optimizer.safetensors")
@@ -166,13 +231,15 @@ class Trainer:
         self.loss_sum, self.loss_count = meta["loss_sum"], meta["loss_count"]
         self.batches.restore(meta["cursor"])
         if meta["has_state"]:
+            carry = {k[6:]: v for k, v in tensors.items() if k.startswith("carry.")}
+            if self.world.active:  # the saved lanes are global: take this rank's share
+                carry = {k: v[:, self.world.shard(v.size(1))].contiguous()
+                         for k, v in carry.items()}
             self.state = self.model.state_from_tensors(
-                {k[6:]: v.to(self.device) for k, v in tensors.items() if k.startswith("carry.")})
-        torch.set_rng_state(tensors["rng.torch"])
-        if "rng.cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        random.setstate(_tuple(meta["rng"]["python"]))
-        np.random.set_state(tuple(meta["rng"]["numpy"]))
+                {k: v.to(self.device) for k, v in carry.items()})
+        self._restore_rng(tensors, meta)
+        if not self.world.main:
+            return
         # lines logged after this checkpoint by the killed process will be logged again
         path = self.run_dir / "metrics.jsonl"
         kept = [line for line in path.read_text(encoding="utf-8").splitlines()
@@ -201,19 +268,26 @@ class Trainer:
     def run(self, progress_bar: bool = True) -> RunResult:
         cfg, model, opt = self.cfg, self.model, self.optimizer
         max_seconds = cfg.max_minutes * 60
-        metrics = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+        main = self.world.main  # only rank 0 writes the run directory; the others log nowhere
+        metrics = open(self.run_dir / "metrics.jsonl" if main else os.devnull, "a",
+                       encoding="utf-8")
         old_handlers = _install_stop_handlers(self)
-        bar = Progress(cfg.max_steps, max_seconds, self.step, self.elapsed, enabled=progress_bar)
+        bar = Progress(cfg.max_steps, max_seconds, self.step, self.elapsed,
+                       enabled=progress_bar and main)
         stopped = "max_steps"
         start, start_elapsed = time.perf_counter(), self.elapsed
         model.train()
         try:
             while self.step < cfg.max_steps:
                 self.elapsed = start_elapsed + time.perf_counter() - start
+                interrupted = self.stop_requested or bool(self.stop_event
+                                                          and self.stop_event.is_set())
+                if self.world.active:  # one decision and one clock for all ranks
+                    interrupted, self.elapsed = dist.agree(interrupted, self.elapsed)
                 if max_seconds and self.elapsed >= max_seconds:
                     stopped = "max_minutes"
                     break
-                if self.stop_requested or (self.stop_event and self.stop_event.is_set()):
+                if interrupted:
                     stopped = "interrupted"
                     break
                 frac = progress(self.step, cfg.max_steps, self.elapsed, max_seconds)
@@ -228,6 +302,8 @@ class Trainer:
                 self.elapsed = start_elapsed + time.perf_counter() - start
                 row = None
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    if self.world.active:
+                        self.loss_sum = dist.mean(self.loss_sum)
                     self.last_train = self.loss_sum / self.loss_count
                     self.loss_sum, self.loss_count = 0.0, 0
                     row = {"step": self.step, "elapsed_s": round(self.elapsed, 3),
@@ -253,11 +329,15 @@ class Trainer:
                        "tokens": self.tokens, "val_loss": round(self._validate(), 5)}
                 metrics.write(json.dumps(row) + "\n")
             self.save()
+            dist.write_digest(self.model, self.world)
         finally:
             metrics.close()
             bar.close()
             _restore_handlers(old_handlers)
-        self._plot()
+            if self.world.active:
+                dist.teardown()
+        if main:
+            self._plot()
         return RunResult(self.run_dir, self.step, self.last_train, self.last_val,
                          None if math.isinf(self.best_val) else self.best_val, stopped)
 
@@ -268,27 +348,36 @@ class Trainer:
         x, y = b.x.to(self.device, non_blocking=True), b.y.to(self.device, non_blocking=True)
         y = retarget(y, self.table)
         with self.autocast:
-            logits, state = self.model(x, self.state)
+            logits, state = self.net(x, self.state)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1),
                                ignore_index=IGNORE)
+        n_tokens = b.global_tokens or b.tokens
+        if self.world.active and n_tokens != b.tokens * self.world.size:
+            # documents: ranks hold different token counts. Weigh each rank's mean so that
+            # DDP's average of the gradients is the mean over all the step's tokens.
+            loss = loss * (b.tokens * self.world.size / n_tokens)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.state = self.model.detach_state(state) if self.batches_carry_state else None
-        return loss.item(), float(gnorm), b.tokens
+        return loss.item(), float(gnorm), n_tokens
 
     @property
     def batches_carry_state(self) -> bool:
         return isinstance(self.batches, StreamBatches)
 
     def _validate(self) -> float:
-        val = self.evaluate()
+        if self.world.active:  # rank 0 measures, the others wait for its number
+            val = dist.broadcast_float(self.evaluate() if self.world.main else 0.0)
+        else:
+            val = self.evaluate()
         self.last_val, self.last_eval_step = val, self.step
         if val < self.best_val:
             self.best_val, self.bad_evals = val, 0
-            ckpt.save_tensors(self.run_dir / "best" / "model.safetensors",
-                              self.model.state_dict(), {"step": self.step, "val_loss": val})
+            if self.world.main:
+                ckpt.save_tensors(self.run_dir / "best" / "model.safetensors",
+                                  self.model.state_dict(), {"step": self.step, "val_loss": val})
         else:
             self.bad_evals += 1
         return val

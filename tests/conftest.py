@@ -15,6 +15,19 @@ SHARED = Path(os.environ.get("CREATIVE_RNN_SHARED_DATA", ROOT.parent / "shared" 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache(tmp_path_factory):
+    """Corpus and token caches of this test session live in its own folder, never in the
+    user's ~/.cache (subprocesses inherit the variable)."""
+    old = os.environ.get("CREATIVE_RNN_CACHE")
+    os.environ["CREATIVE_RNN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("CREATIVE_RNN_CACHE", None)
+    else:
+        os.environ["CREATIVE_RNN_CACHE"] = old
+
+
 def shared_file(rel: str) -> Path:
     p = SHARED / rel
     if not p.is_file():

@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="prime tokens missing from the vocabulary: error or skip")
     s.add_argument("--last", action="store_true", help="latest weights instead of the best")
     s.add_argument("--device", default="auto", choices=["cpu", "cuda", "auto"])
+    s.add_argument("--engine", default="auto", choices=["auto", "torch", "fast"],
+                   help="step engine: fast = compiled CPU step, torch = eager PyTorch, "
+                        "auto = fast on the CPU where it applies")
 
     e = sub.add_parser("evaluate", help="validation loss and a table about samples")
     e.add_argument("run", metavar="RUN")
@@ -160,14 +163,22 @@ def cmd_train(args) -> None:
 
             codec = codecs.get(args.codec, **parse_codec_options(args.codec_opt))
         if args.task != "lm":  # classify / seq2seq: their own loop and run layout (tasks/)
+            from .distributed import world
             from .tasks import train_task
 
+            if world().active:
+                raise UserError(f"--task {args.task} trains in one process; start it without "
+                                "torchrun (many processes train language models only)")
             train = partial(train_task, args.task)
         result = train(corpus=args.corpus, out=args.out, codec=codec, preset=args.preset,
                        config=args.config, documents=args.documents or None, unit=args.unit,
                        encoding=args.encoding, max_vocab=args.max_vocab,
                        named_options=_named_options(args), progress_bar=not args.quiet,
                        **overrides)
+    from .distributed import is_main
+
+    if not is_main():  # torchrun: rank 0 speaks for the run
+        return
     val = f"{result.val_loss:.4f}" if result.val_loss is not None else "-"
     best = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "-"
     print(f"stopped ({result.stopped}) at step {result.step}: validation loss {val} nats/token,"
@@ -180,7 +191,7 @@ def cmd_train(args) -> None:
 def cmd_sample(args) -> None:
     from .sampling import load, output_paths
 
-    gen = load(args.run, last=args.last, device=args.device)
+    gen = load(args.run, last=args.last, device=args.device, engine=args.engine)
     prime = gen.codec.read(args.prime_file) if args.prime_file else args.prime
     opts = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                 greedy=args.greedy, seed=args.seed, unknown=args.unknown,
@@ -240,6 +251,7 @@ EXTENSIONS: list[str] = [
     "creative_rnn.cli_web",
     "creative_rnn.cli_inside",
     "creative_rnn.cli_ensemble",
+    "creative_rnn.cli_bench",
 ]
 
 

@@ -40,6 +40,7 @@ class TokenStore:
     ids: np.ndarray
     offsets: np.ndarray
     documents: bool
+    digest: str | None = None  # set by the token cache, so a resume need not hash every id
 
     @classmethod
     def build(cls, encoded: Sequence[Sequence[int]], vocab_size: int, documents: bool,
@@ -111,6 +112,7 @@ class Batch:
     y: torch.Tensor  # (batch, time) target ids, IGNORE where padded
     reset: bool  # start from a zero state (new epoch, or documents mode)
     tokens: int  # real (unpadded) target tokens
+    global_tokens: int = 0  # with many processes: the whole step's tokens, all ranks together
 
 
 def retarget(y: torch.Tensor, table: torch.Tensor | None) -> torch.Tensor:
@@ -133,10 +135,17 @@ def fit_stream_shape(n_tokens: int, batch_size: int, seq_len: int) -> tuple[int,
 
 
 class StreamBatches:
-    """Contiguous lanes for truncated BPTT. Cursor: epoch and column."""
+    """Contiguous lanes for truncated BPTT. Cursor: epoch and column.
 
-    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+    ``batch_size`` is the global number of lanes; process ``rank`` of ``ranks`` reads only
+    its contiguous share of them, so the cursor stays global and any split reads the same
+    tokens."""
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int, rank: int = 0,
+                 ranks: int = 1):
         self.ids, self.B, self.T = ids, batch_size, seq_len
+        n = batch_size // ranks
+        self.rows, self.ranks = slice(rank * n, (rank + 1) * n), ranks
         self.epoch, self.pos = 0, 0
         self._lanes()
 
@@ -146,8 +155,8 @@ class StreamBatches:
         usable = len(self.ids) - 1 - offset
         self.L = usable // self.B
         block = self.ids[offset: offset + self.B * self.L + 1]
-        self.x_lanes = block[:-1].reshape(self.B, self.L)
-        self.y_lanes = block[1: self.B * self.L + 1].reshape(self.B, self.L)
+        self.x_lanes = block[:-1].reshape(self.B, self.L)[self.rows]
+        self.y_lanes = block[1: self.B * self.L + 1].reshape(self.B, self.L)[self.rows]
 
     def next(self) -> Batch:
         reset = self.pos == 0
@@ -158,7 +167,7 @@ class StreamBatches:
         self.pos += self.T
         x = torch.from_numpy(self.x_lanes[:, s].astype(np.int64))
         y = torch.from_numpy(self.y_lanes[:, s].astype(np.int64))
-        return Batch(x, y, reset, y.numel())
+        return Batch(x, y, reset, y.numel(), y.numel() * self.ranks)
 
     def cursor(self) -> dict:
         return {"epoch": self.epoch, "pos": self.pos}
@@ -185,13 +194,17 @@ class DocumentBatches:
 
     Each epoch shuffles the documents, sorts them by length within pools of ``POOL`` batches
     (so a batch pads little), then shuffles the order of the batches. Everything derives from
-    (seed, epoch), so the cursor is just the epoch and the batch index.
+    (seed, epoch), so the cursor is just the epoch and the batch index. Process ``rank`` of
+    ``ranks`` takes its share of each global batch of ``batch_size`` documents.
     """
 
     POOL = 50  # batches per sorting pool: big enough to group lengths, small enough to mix
 
-    def __init__(self, docs: list[np.ndarray], batch_size: int, seed: int):
+    def __init__(self, docs: list[np.ndarray], batch_size: int, seed: int, rank: int = 0,
+                 ranks: int = 1):
         self.docs, self.B, self.seed = docs, batch_size, seed
+        n = batch_size // ranks
+        self.rows = slice(rank * n, (rank + 1) * n)
         self.lengths = np.array([len(d) for d in docs])
         self.epoch, self.pos = 0, 0
         self._order()
@@ -212,9 +225,12 @@ class DocumentBatches:
         if self.pos >= len(self.batches):
             self.epoch, self.pos = self.epoch + 1, 0
             self._order()
-        chosen = [self.docs[i] for i in self.batches[self.pos]]
+        chosen = self.batches[self.pos]
         self.pos += 1
-        return pad_documents(chosen)
+        batch = pad_documents([self.docs[i] for i in chosen[self.rows]])
+        # every rank knows the whole batch, so the global token count needs no message
+        batch.global_tokens = int(self.lengths[chosen].sum()) - len(chosen)
+        return batch
 
     def cursor(self) -> dict:
         return {"epoch": self.epoch, "pos": self.pos}

@@ -39,12 +39,15 @@ class Stepper:
     """A model, its codec and the carried state; ``step(lead) -> answer``.
 
     ``greedy`` answers with the most likely value; otherwise the answer is drawn with
-    ``temperature``, ``top_k`` and ``top_p`` from one seeded generator.
+    ``temperature``, ``top_k`` and ``top_p`` from one seeded generator. On the CPU the
+    network's step is the compiled engine's single step (``engine="auto"``; ``"torch"`` for
+    the eager step); the processors and the draw stay here, so answers do not change.
     """
 
     def __init__(self, model: torch.nn.Module, codec: Any, temperature: float = 1.0,
                  top_k: int = 0, top_p: float = 1.0, greedy: bool = False,
-                 seed: int | None = None, device: str | torch.device = "cpu"):
+                 seed: int | None = None, device: str | torch.device = "cpu",
+                 engine: str = "auto"):
         if not greedy and temperature <= 0:
             raise UserError(f"temperature must be > 0 (got {temperature}); use --greedy")
         self.model, self.codec = model.eval(), codec
@@ -58,6 +61,15 @@ class Stepper:
                            sampling.top_p(top_p)]
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(seed if seed is not None else torch.seed() % 2**63)
+        self.fast = None  # the compiled single step, when the model and device allow it
+        if engine != "torch" and self.device.type == "cpu":
+            from .engine import EngineUnsupported, StepEngine
+
+            try:
+                self.fast = StepEngine.from_model(self.model)
+            except EngineUnsupported:
+                if engine == "fast":
+                    raise
         self.reset()
 
     def reset(self) -> None:
@@ -72,9 +84,13 @@ class Stepper:
         """One step: lead value(s) in, the answer out. Raises a UserError for a value the
         codec refuses, leaving the state untouched."""
         ids = self.codec.live_input([str(v) for v in lead], self.previous)
-        x = torch.tensor([ids], device=self.device)  # (1, len(ids))
-        logits, state = self.model(x, self.state)  # (1, len(ids), output_size)
-        z = logits[:, -1].float()
+        if self.fast is not None:
+            z_np, state = self.fast.step([ids], self.fast.from_torch(self.state))
+            z, state = torch.from_numpy(z_np), self.fast.to_torch(state)  # (1, output_size)
+        else:
+            x = torch.tensor([ids], device=self.device)  # (1, len(ids))
+            logits, state = self.model(x, self.state)  # (1, len(ids), output_size)
+            z = logits[:, -1].float()
         for proc in self.procs:
             z = proc(z, [self.history + ids])
         answer = int(sampling.choose(z, self.greedy, self.gen)[0])

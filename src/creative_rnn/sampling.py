@@ -3,6 +3,14 @@
 The prime is fed once; after that each new token costs exactly one step of the network
 (the hidden state is carried, nothing is re-fed). ``num`` samples run together as one batch,
 and in documents mode each stops at its own end token.
+
+Which step runs (``engine``): on the CPU, ``auto`` uses the compiled step engine
+(``engine/``) for up to ``ENGINE_MAX_STREAMS`` samples. With only the built-in processors
+(temperature, top-k, top-p, greedy) the whole loop runs there, drawing from the engine's
+own seeded generator; when the codec or the caller adds Python processors (ABC's complete
+bars), the engine steps the network and the processors and torch's generator choose each
+token, as on the eager path. ``torch`` is always the eager PyTorch step; ``fast`` insists
+on the engine (an error for a model it cannot run).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .config import SampleConfig
@@ -19,6 +28,13 @@ from .errors import SamplingError
 
 # (logits (n, V), ids so far per active row, prime included) -> logits
 LogitsProcessor = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
+
+ENGINES = ("auto", "torch", "fast")
+# per token the engine beat the eager batched step at 8 streams (2-2.6x) and lost at 64
+# (torch's tuned matrix products reuse each weight across rows better): 1.3x on 2x128 and
+# 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
+ENGINE_MAX_STREAMS = 16
+_CHUNK = 256  # tokens per call into the compiled loop between yields
 
 
 # --- logit processors --------------------------------------------------------------------
@@ -69,10 +85,14 @@ def choose(logits: torch.Tensor, greedy: bool, gen: torch.Generator) -> torch.Te
 class Generator:
     """A trained model with its codec: ``generate`` returns items, ``stream`` yields text."""
 
-    def __init__(self, model, codec, config: dict[str, Any], device: str | torch.device = "cpu"):
+    def __init__(self, model, codec, config: dict[str, Any], device: str | torch.device = "cpu",
+                 engine: str = "auto"):
+        if engine not in ENGINES:
+            raise SamplingError(f"engine={engine!r}: choose one of {', '.join(ENGINES)}")
         self.model, self.codec, self.config = model, codec, config
         self.device = torch.device(device)
         self.documents = bool(config.get("train", {}).get("documents", False))
+        self.engine = engine
 
     def prime_ids(self, prime: Any, unknown: str = "error") -> list[int]:
         """The ids fed before the first new token: <s> and the prime in documents mode,
@@ -85,10 +105,12 @@ class Generator:
             ids = [vocab.index.get("\n", vocab.bos)]
         return ids
 
-    def _processors(self, sc: SampleConfig, extra: Sequence[LogitsProcessor]) -> list:
+    def _never(self) -> list[int]:
         vocab = self.codec.vocab
-        never = [vocab.pad, vocab.bos, vocab.unk] + ([] if self.documents else [vocab.eos])
-        procs: list[LogitsProcessor] = [forbid(never), *extra]
+        return [vocab.pad, vocab.bos, vocab.unk] + ([] if self.documents else [vocab.eos])
+
+    def _processors(self, sc: SampleConfig, extra: Sequence[LogitsProcessor]) -> list:
+        procs: list[LogitsProcessor] = [forbid(self._never()), *extra]
         if not sc.greedy:
             procs += [temperature(sc.temperature), top_k(sc.top_k), top_p(sc.top_p)]
         return procs
@@ -115,15 +137,62 @@ class Generator:
             raise SamplingError("the prime has no token the model knows; give another --prime")
         seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")
         domain = self.codec.logits_processors(**(constraints or {}))
-        return self._run(prime_ids, sc, self._processors(sc, [*domain, *processors]), seed)
+        fast = self._fast_engine(sc.num)
+        if fast is not None and not domain and not processors:
+            return self._run_engine(fast, prime_ids, sc, seed)
+        return self._run(prime_ids, sc, self._processors(sc, [*domain, *processors]), seed,
+                         fast)
+
+    def _fast_engine(self, num: int):
+        """The compiled engine when ``engine`` asks for it (or ``auto`` allows it), else None.
+        Built per call: it reads the weights once, and this model may have changed since."""
+        if self.engine == "fast" and self.device.type != "cpu":
+            raise SamplingError("the fast engine runs on the CPU: add --device cpu")
+        if self.engine == "torch" or (self.engine == "auto" and (
+                self.device.type != "cpu" or num > ENGINE_MAX_STREAMS)):
+            return None
+        from .engine import EngineUnsupported, StepEngine
+
+        try:
+            return StepEngine.from_model(self.model)
+        except EngineUnsupported:
+            if self.engine == "fast":
+                raise
+            return None
+
+    def _run_engine(self, fast, prime_ids: list[int], sc: SampleConfig, seed: int
+                    ) -> Iterator[list[tuple[int, int]]]:
+        """The whole loop in compiled code, ``_CHUNK`` tokens per call; same yields as _run."""
+        logits, state = fast.start(prime_ids, sc.num)
+        rng, alive = fast.rng(seed), np.ones(sc.num, np.bool_)
+        stop = self.codec.vocab.eos if self.documents else None
+        done = 0
+        while done < sc.length and alive.any():
+            k = min(_CHUNK, sc.length - done)
+            out = fast.sample(logits, state, k, rng, alive, sc.temperature, sc.top_k,
+                              sc.top_p, sc.greedy, stop, self._never(),
+                              step_last=done + k < sc.length)
+            for column in out.T.tolist():
+                yield [(i, t) for i, t in enumerate(column) if t >= 0]
+            done += k
 
     @torch.no_grad()
-    def _run(self, prime_ids: list[int], sc: SampleConfig, procs: list, seed: int
-             ) -> Iterator[list[tuple[int, int]]]:
+    def _run(self, prime_ids: list[int], sc: SampleConfig, procs: list, seed: int,
+             fast=None) -> Iterator[list[tuple[int, int]]]:
         gen = torch.Generator(device=self.device).manual_seed(seed)
+        if fast is None:
+            def forward(x, state):
+                logits, state = self.model(x, state)
+                return logits[:, -1], state
+            select = self.model.select_state
+        else:  # the engine steps, Python processors and torch's generator choose
+            def forward(x, state):
+                logits, state = fast.step(x.numpy(), state)
+                return torch.from_numpy(logits), state
+            def select(state, index):
+                return fast.select_state(state, index.numpy())
         x = torch.tensor([prime_ids] * sc.num, device=self.device)
-        logits, state = self.model(x)  # the prime, once
-        logits = logits[:, -1]
+        logits, state = forward(x, None)  # the prime, once
         active = torch.arange(sc.num, device=self.device)
         # the prime is part of each row's history: a constraint (ABC's complete bars) needs
         # the meter and the bar the prime left open
@@ -146,9 +215,8 @@ class Generator:
                     if not keep.any():
                         return
                     active, nxt = active[keep], nxt[keep]
-                    state = self.model.select_state(state, keep.nonzero().squeeze(-1))
-            logits, state = self.model(nxt.unsqueeze(1), state)  # one step per new token
-            logits = logits[:, -1]
+                    state = select(state, keep.nonzero().squeeze(-1))
+            logits, state = forward(nxt.unsqueeze(1), state)  # one step per new token
 
     def generate(self, prime: Any = "", length: int = 200, num: int = 1, **options: Any) -> list:
         """``num`` items, each the prime followed by up to ``length`` new tokens."""
@@ -168,14 +236,16 @@ class Generator:
         return (self.codec.token_text(t) for step in steps for _, t in step)
 
 
-def load(run_dir: str | Path, last: bool = False, device: str = "auto") -> Generator:
-    """A Generator from a run directory (its best weights unless ``last``)."""
+def load(run_dir: str | Path, last: bool = False, device: str = "auto",
+         engine: str = "auto") -> Generator:
+    """A Generator from a run directory (its best weights unless ``last``); ``engine`` as in
+    the module's docstring."""
     from .checkpoint import load_run
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     model, codec, cfg = load_run(run_dir, last=last, device=device)
-    return Generator(model, codec, cfg, device)
+    return Generator(model, codec, cfg, device, engine=engine)
 
 
 def output_paths(path: str | Path, num: int) -> list[Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import checkpoint as ckpt
-from . import codecs, corpora
+from . import codecs, distributed, token_cache
 from .config import ModelConfig, TrainConfig, from_dict, resolve, to_dict
 from .data import TokenStore, fit_stream_shape
 from .errors import CheckpointError, UserError
@@ -24,31 +24,19 @@ __all__ = ["train", "prepare", "RunResult", "Trainer", "autocast_for", "pick_dev
            "seed_everything"]
 
 UNLIMITED_STEPS = 10**9
-SHOW_SKIPPED = 3
 
 
 def _ids_digest(store: TokenStore) -> str:
+    if store.digest is not None:  # the token cache hashed the ids once, when it wrote them
+        return store.digest
     return hashlib.sha256(store.ids.tobytes() + store.offsets.tobytes()).hexdigest()[:16]
 
 
 # --- corpus preparation ----------------------------------------------------------------------
 def prepare(corpus_spec: dict[str, Any], codec: codecs.Codec, fit: bool) -> TokenStore:
-    """Load the corpus, fit the codec's vocabulary (new runs) and encode it."""
-    corpus = corpora.load(corpus_spec["sources"], codec, documents=corpus_spec["documents"],
-                          unit=corpus_spec["unit"], **corpus_spec.get("named_options", {}))
-    for note in corpus.skipped[:SHOW_SKIPPED]:
-        print(f"skipped: {note}", file=sys.stderr)
-    if len(corpus.skipped) > SHOW_SKIPPED:  # a long list would bury the progress bar
-        print(f"skipped {len(corpus.skipped) - SHOW_SKIPPED} more unreadable file(s); "
-              f"`creative-rnn corpus` lists them all", file=sys.stderr)
-    if fit:
-        codec.fit(corpus.items)
-    unknown = "error" if not fit else "unk"
-    try:
-        encoded = [codec.encode(item, unknown=unknown) for item in corpus.items]
-    except UserError as e:
-        raise CheckpointError(f"the corpus no longer matches the run's vocabulary: {e}") from None
-    return TokenStore.build(encoded, codec.vocab_size, corpus_spec["documents"])
+    """Load the corpus, fit the codec's vocabulary (new runs) and encode it; a corpus encoded
+    before is memory-mapped from the token cache instead (``token_cache.py``)."""
+    return token_cache.prepare(corpus_spec, codec, fit)
 
 
 def _fit_shapes(train_cfg: TrainConfig, train_split) -> TrainConfig:
@@ -58,8 +46,9 @@ def _fit_shapes(train_cfg: TrainConfig, train_split) -> TrainConfig:
     else:
         B, T = min(train_cfg.batch_size, len(train_split.docs)), train_cfg.seq_len
     if (B, T) != (train_cfg.batch_size, train_cfg.seq_len):
-        print(f"note: the corpus is small; using batch_size={B}, seq_len={T} "
-              f"(asked for {train_cfg.batch_size}, {train_cfg.seq_len})", file=sys.stderr)
+        if distributed.is_main():
+            print(f"note: the corpus is small; using batch_size={B}, seq_len={T} "
+                  f"(asked for {train_cfg.batch_size}, {train_cfg.seq_len})", file=sys.stderr)
         train_cfg = dataclasses.replace(train_cfg, batch_size=B, seq_len=T)
     return train_cfg
 
@@ -107,16 +96,18 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
     store = prepare(spec, codec, fit=True)
     train_split, val_split = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
     train_cfg = _fit_shapes(train_cfg, train_split)
+    distributed.check_batch(train_cfg.batch_size, distributed.world())  # before any write
     model_cfg = dataclasses.replace(model_cfg, vocab_size=codec.vocab_size,
                                     output_size=codec.output_size)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt.atomic_write_json(out / "codec.json", codec.to_json())
-    ckpt.atomic_write_json(out / "config.json", {
-        "format": ckpt.FORMAT, "task": "lm", "model": to_dict(model_cfg),
-        "train": to_dict(train_cfg),
-        "corpus": spec, "corpus_digest": _ids_digest(store),
-    })
-    (out / "metrics.jsonl").write_text("")
+    if distributed.is_main():  # with many processes (torchrun) rank 0 alone writes the run
+        out.mkdir(parents=True, exist_ok=True)
+        ckpt.atomic_write_json(out / "codec.json", codec.to_json())
+        ckpt.atomic_write_json(out / "config.json", {
+            "format": ckpt.FORMAT, "task": "lm", "model": to_dict(model_cfg),
+            "train": to_dict(train_cfg),
+            "corpus": spec, "corpus_digest": _ids_digest(store),
+        })
+        (out / "metrics.jsonl").write_text("")
     trainer = Trainer(out, model_cfg, train_cfg, codec, train_split, val_split, stop)
     return trainer.run(progress_bar)
 

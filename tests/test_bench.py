@@ -42,3 +42,15 @@ def test_quick_sampling_section_measures_engine_against_eager(tmp_path, capsys):
         assert r["baseline_value"] > 0 and r["value"] > 0
         assert r["ratio"] == pytest.approx(r["value"] / r["baseline_value"])
     assert "sample 2x128 LSTM, engine loop" in capsys.readouterr().out
+
+
+def test_quick_corpus_section_reads_the_cache_on_the_second_run(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--only", "corpus", "--corpus-mb", "2", "--device", "cpu",
+                 "--json", str(out)]) == 0
+    rows = {r["measure"]: r for r in json.loads(out.read_text())["rows"]}
+    start = rows["2 MB text: launch to first step, second run"]
+    assert start["value"] > 0 and start["baseline_value"] > 0
+    rss = rows["2 MB text: peak RSS of the first run"]
+    assert 0 < rss["value"] < rss["baseline_value"]  # under the 2 GB budget
+    assert "second run read the token cache: True" in capsys.readouterr().out

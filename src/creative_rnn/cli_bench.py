@@ -18,6 +18,8 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Callable]:
     b.add_argument("--only", action="append", default=[], metavar="SECTION",
                    help="run only these sections (training, sampling, corpus, distributed, "
                         "quality); repeatable")
+    b.add_argument("--corpus-mb", type=int, default=1024,
+                   help="size of the generated text corpus (default: %(default)s; --quick: 128)")
     b.add_argument("--quality", action="store_true",
                    help="also the time-to-quality race on tiny-shakespeare (10 minutes on a "
                         "CPU, 3 on a GPU, twice: ours and the plain script)")
@@ -39,6 +41,7 @@ def cmd_bench(args) -> None:
     available = {
         "training": partial(sections.training, quick=args.quick),
         "sampling": partial(sections.sampling, quick=args.quick),
+        "corpus": partial(sections.corpus, quick=args.quick, size_mb=args.corpus_mb),
         "distributed": partial(sections.distributed, quick=args.quick),
         "quality": partial(sections.quality, minutes=args.quality_minutes),
     }

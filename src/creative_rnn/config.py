@@ -26,7 +26,7 @@ class ModelConfig:
     num_layers: int = 2  # Graves et al. 2013: stacking helps; 2-3 is typical
     hidden_size: int = 256
     embedding_size: int = 64  # a small dense embedding beats one-hot for chars and is cheaper
-    dropout: float = 0.2  # after each layer, one mask per sequence; 0 for tiny data or models
+    dropout: float = 0.2  # between layers and before the head; 0 for tiny data or tiny models
     forget_bias: float = 1.0  # LSTM forget-gate bias at init: 1 remembers by default (long
     # dependencies); 0 learned faster on tiny-shakespeare's short contexts (see presets)
     vocab_size: int = 0  # filled in from the codec, never set by hand
@@ -119,10 +119,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         eval_every=50, checkpoint_every=100,
         precision="fp32",  # bf16 buys nothing at this size; fp32 keeps small runs exact
     ),
-    "small": dict(  # minutes on a laptop CPU
-        cell="lstm", num_layers=2, hidden_size=256, embedding_size=64, dropout=0.2,
+    "small": dict(  # minutes on a laptop CPU; 2x384 beat 2x256 (dropout 0.1-0.35) in 10 min
+        cell="lstm", num_layers=2, hidden_size=384, embedding_size=64, dropout=0.25,
         forget_bias=0.0, batch_size=32, seq_len=100, lr=3e-3, warmup_steps=100, max_steps=5000,
-        eval_every=250, checkpoint_every=500,
+        eval_every=500, checkpoint_every=500,
     ),
     "medium": dict(  # a GPU, or a long night on a CPU
         cell="lstm", num_layers=3, hidden_size=512, embedding_size=128, dropout=0.3,

@@ -38,6 +38,7 @@ class SequenceModel(nn.Module):
             batch_first=True,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
+        self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, self.output_size)
         self.reset_parameters()
 
@@ -97,37 +98,8 @@ class SequenceModel(nn.Module):
     # --- forward ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """x: (batch, time) ids -> logits (batch, time, output_size), new state."""
-        if self.training and self.config.dropout > 0:
-            return self._forward_dropout(x, state)
         out, state = self.rnn(self.embedding(x), state)
-        return self.head(out), state
-
-    def _forward_dropout(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """Training with variational dropout (Gal & Ghahramani 2016): one mask per sequence,
-        the same at every time step, after each layer. It regularises a recurrent net at
-        least as well as a fresh mask per step and draws 1/time as many random numbers,
-        which on a CPU is a tenth of the step. The layers run one at a time through the
-        same kernel ``self.rnn`` uses, on its own parameters."""
-        p, L = self.config.dropout, self.config.num_layers
-        op = {"rnn": torch.rnn_tanh, "gru": torch.gru, "lstm": torch.lstm}[self.config.cell]
-        z = self.embedding(x)
-        if state is None:
-            state = self.init_state(x.size(0), x.device)
-        pairs = isinstance(state, tuple)
-        new = []
-        for layer in range(L):
-            weights = [getattr(self.rnn, f"{n}_l{layer}")
-                       for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            hx = tuple(s[layer: layer + 1] for s in state) if pairs else state[layer: layer + 1]
-            z, *h = op(z, hx, weights, True, 1, 0.0, True, False, True)
-            new.append(h)
-            mask = torch.empty_like(z[:, :1]).bernoulli_(1.0 - p).div_(1.0 - p)
-            z = z * mask
-        if pairs:
-            state = tuple(torch.cat([h[i] for h in new]) for i in range(2))
-        else:
-            state = torch.cat([h[0] for h in new])
-        return self.head(z), state
+        return self.head(self.drop(out)), state
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -32,9 +32,14 @@ class Row:
         return self.value / self.baseline_value if self.baseline_value else float("nan")
 
 
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"
+
+
 def table(rows: list[Row]) -> str:
     head = ("measure", "baseline", "baseline value", "creative-rnn", "ratio", "target")
-    body = [(r.measure, r.baseline, f"{r.baseline_value:,.4g} {r.unit}", f"{r.value:,.4g} {r.unit}",
+    body = [(r.measure, r.baseline, f"{_num(r.baseline_value)} {r.unit}",
+             f"{_num(r.value)} {r.unit}",
              f"{r.ratio:.2f}x", r.target + ("" if r.met is None else
                                               " (met)" if r.met else " (NOT met)"))
             for r in rows]

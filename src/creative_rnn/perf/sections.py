@@ -139,3 +139,44 @@ def distributed(device: torch.device, quick: bool = False, log=print) -> list[Ro
     backend = "nccl" if device.type == "cuda" else "gloo"
     return [Row(f"train 2x256 LSTM, {n} processes ({backend}), same global batch", "tok/s",
                 "1 process", r1, rn)]
+
+
+def corpus(device: torch.device, quick: bool = False, size_mb: int = 1024, log=print
+           ) -> list[Row]:
+    """A generated text corpus of ``size_mb`` through the token cache: peak memory of the
+    first (encoding) run and start-up of the second, each beside a baseline measured here."""
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .corpus import TARGET_RSS_GB, measure, slice_of, write_corpus
+
+    size_mb = min(size_mb, 128) if quick else size_mb
+    slice_mb = min(64, size_mb)
+    work = Path(tempfile.mkdtemp(prefix="creative-rnn-bench-"))
+    try:
+        text = work / "corpus.txt"
+        log(f"  writing a {size_mb} MB text corpus")
+        write_corpus(text, size_mb)
+        env = dict(os.environ, CREATIVE_RNN_CACHE=str(work / "cache"))  # starts cold
+        log("  first run (encodes into the cache), then a second run (memory-maps it)")
+        cold = measure(text, work / "cold", 5, env)
+        warm = measure(text, work / "warm", 5, env)
+        log(f"  second run read the token cache: {warm['cache_hit']}")
+        log(f"  {slice_mb} MB of it without the cache, then with it")
+        part = slice_of(text, work / "slice.txt", slice_mb << 20)
+        off = measure(part, work / "off", 5, dict(env, CREATIVE_RNN_TOKEN_CACHE="0"))
+        on = measure(part, work / "on", 5, dict(env, CREATIVE_RNN_CACHE=str(work / "cache2")))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [
+        Row(f"{size_mb} MB text: launch to first step, second run", "s",
+            "first run (encodes)", cold["first_step_s"], warm["first_step_s"], "<= 10 s",
+            warm["first_step_s"] <= 10),
+        Row(f"{size_mb} MB text: peak RSS of the first run", "GB", "the 2 GB budget",
+            TARGET_RSS_GB, cold["peak_rss_gb"], f"< {TARGET_RSS_GB:g} GB",
+            cold["peak_rss_gb"] < TARGET_RSS_GB),
+        Row(f"{slice_mb} MB text: peak RSS of a run", "GB", "without the token cache",
+            off["peak_rss_gb"], on["peak_rss_gb"]),
+    ]

@@ -1,10 +1,11 @@
 """Training tokens/s: the full `creative-rnn train` pipeline beside a bare loop, same run.
 
 The bare loop is what a plain PyTorch script does: nn.Embedding -> nn.LSTM (with its own
-dropout between layers) -> nn.Linear, cross-entropy, backward, AdamW, on random windows, in
-the same precision. The pipeline adds everything the tool does: lanes with the state carried,
-clipping, the LR schedule, metrics logging and a checkpoint. Both are measured alternately
-so drift in the machine hits both alike; the best of the rounds is compared."""
+dropout between layers) -> dropout -> nn.Linear (the same network), cross-entropy, backward,
+AdamW, on random windows, in the same precision. The pipeline adds everything the tool
+does: lanes with the state carried, clipping, the LR schedule, metrics logging and a
+checkpoint. Both are measured alternately so drift in the machine hits both alike; the best
+of the rounds is compared."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def bare_loop(ids: torch.Tensor, vocab: int, shape: Shape, steps: int, device: t
         y = torch.stack([ids[s + 1: s + T + 1] for s in starts]).to(device)
         with amp:
             out, _ = rnn(emb(x))
-            logits = head(out)
+            logits = head(torch.nn.functional.dropout(out, shape.dropout, training=True))
         loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, vocab), y.reshape(-1))
         opt.zero_grad()
         loss.backward()

@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import creative_rnn as cr
-from creative_rnn import char_stream, codecs, token_cache
+from creative_rnn import codecs, token_cache
 from creative_rnn.checkpoint import load_tensors
+from creative_rnn.codecs import char_stream
 from creative_rnn.codecs.text import CharCodec, WordCodec
 from creative_rnn.errors import CheckpointError, CorpusError
 

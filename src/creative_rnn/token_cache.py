@@ -14,8 +14,9 @@ and a new digest: resume's "the corpus changed" check keeps working without read
 An entry is written in a temporary folder beside it (files fsynced) and renamed into place, so
 a half-written entry never has the final name; one that fails its checks is rebuilt.
 
-Big char-codec streams are encoded by ``char_stream`` in bounded memory; every other codec
-and documents mode encodes items as before, then stores the ids. Corpora under
+Streams of a codec that ``streams_text`` (char) are encoded by ``codecs/char_stream`` in
+bounded memory; every other codec and documents mode encodes items as before, then stores
+the ids. Corpora under
 ``MIN_CACHE_BYTES`` stay in memory and uncached: they encode in well under a second, and an
 entry per small file (tests, uploads) would only litter the cache. ``CREATIVE_RNN_TOKEN_CACHE=0``
 turns the cache off.
@@ -36,10 +37,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from . import char_stream, corpora
+from . import corpora
 from .checkpoint import _UMASK, _fsync_dir
+from .codecs import char_stream
 from .codecs.base import Codec
-from .codecs.text import CharCodec
 from .codecs.vocab import Vocabulary
 from .data import TokenStore, smallest_dtype
 from .errors import CheckpointError, CorpusError, UserError
@@ -175,7 +176,7 @@ def _show_skipped(skipped: list[str]) -> None:
 # --- building ------------------------------------------------------------------------------------
 def _build(root: Path, key: str, files: list[Path], explicit: set, spec: dict[str, Any],
            codec: Codec, fit: bool) -> TokenStore:
-    streamed = type(codec) is CharCodec and not spec["documents"]
+    streamed = codec.streams_text and not spec["documents"]
     store, start = None, time.perf_counter()
     try:
         root.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,9 @@ class Codec:
 
     name = ""
     file_suffix = ".txt"
+    # True when a plain-text file's ids are its characters' ids one by one, so the token
+    # cache may encode it in chunks (codecs/char_stream.py) instead of item by item
+    streams_text = False
 
     def __init__(self, **options: Any):
         self.options = dict(options)

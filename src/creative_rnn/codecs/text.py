@@ -62,6 +62,7 @@ class CharCodec(TextCodec):
     """One token per Unicode code point."""
 
     name = "char"
+    streams_text = True
 
     def __init__(self, max_vocab: int = 1000, encoding: str = "utf-8"):
         # 1000 distinct characters is far beyond any alphabet's text; a corpus that needs

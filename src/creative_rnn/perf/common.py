@@ -56,3 +56,14 @@ def shakespeare_path() -> Path:
     shared = Path(__file__).resolve().parents[4] / "shared" / "data" / "text"
     local = shared / "tiny-shakespeare.txt"
     return local if local.is_file() else shakespeare_file()
+
+
+def logged_tokens_per_second(run_dir: Path) -> float:
+    """Training tokens/s of a run, from its first logged step to its last (start-up is
+    excluded; logging, clipping and checkpoints count)."""
+    import json
+
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if "train_loss" in r]
+    first, last = rows[0], rows[-1]
+    return (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..trainer import native_bf16_cpu
-from .common import shakespeare_path
+from .common import logged_tokens_per_second, shakespeare_path
 from .report import Row
 
 OVERHEAD_TARGET = 0.95  # issue 6: the pipeline keeps >= 95 % of a bare loop's tokens/s
@@ -101,7 +101,6 @@ def sampling(device: torch.device, quick: bool = False, log=print) -> list[Row]:
 def distributed(device: torch.device, quick: bool = False, log=print) -> list[Row]:
     """Tokens/s of `torchrun --nproc_per_node N -m creative_rnn train` (N = the GPUs, or 2
     processes on the CPU) against one process with the same global batch."""
-    import json
     import os
     import subprocess
     import sys
@@ -120,12 +119,6 @@ def distributed(device: torch.device, quick: bool = False, log=print) -> list[Ro
             device.type, "--quiet", *sets]
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
 
-    def rate(out: Path) -> float:
-        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-        rows = [r for r in rows if "train_loss" in r]
-        return (rows[-1]["tokens"] - rows[0]["tokens"]) / (
-            rows[-1]["elapsed_s"] - rows[0]["elapsed_s"])
-
     with tempfile.TemporaryDirectory() as tmp:
         one, many = Path(tmp) / "one", Path(tmp) / "many"
         log("  1 process")
@@ -135,7 +128,7 @@ def distributed(device: torch.device, quick: bool = False, log=print) -> list[Ro
         subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
                         "--nproc_per_node", str(n), "-m", "creative_rnn", "train", *base,
                         "--out", str(many)], env=env, check=True, capture_output=True)
-        r1, rn = rate(one), rate(many)
+        r1, rn = logged_tokens_per_second(one), logged_tokens_per_second(many)
     backend = "nccl" if device.type == "cuda" else "gloo"
     return [Row(f"train 2x256 LSTM, {n} processes ({backend}), same global batch", "tok/s",
                 "1 process", r1, rn)]

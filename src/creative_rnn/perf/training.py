@@ -9,14 +9,13 @@ of the rounds is compared."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from .common import Timer
+from .common import Timer, logged_tokens_per_second
 
 
 @dataclass(frozen=True)
@@ -77,10 +76,7 @@ def pipeline(corpus: Path, shape: Shape, steps: int, device: torch.device, preci
           max_steps=steps + 10, log_every=10, eval_every=10**6,
           checkpoint_every=max(steps // 2, 1),  # a save inside the measured span
           eval_max_tokens=1, progress_bar=False, precision=precision, device=device.type)
-    rows = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if "train_loss" in r]
-    first, last = rows[0], rows[-1]
-    return (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"])
+    return logged_tokens_per_second(workdir)
 
 
 def compare(corpus: Path, shape: Shape, steps: int, device: torch.device, precision: str,

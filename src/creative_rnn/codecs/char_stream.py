@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .codecs.vocab import Vocabulary
-from .errors import CorpusError
+from ..errors import CorpusError
+from .vocab import Vocabulary
 
 CHUNK_BYTES = 2 << 20  # 2 MB of text: ~60 MB of transient arrays at worst, 512 reads per GB
 CODE_POINTS = 0x110000  # every Unicode code point; the lookup table is 4.4 MB

@@ -10,13 +10,16 @@ weights do not change the cost), in new tokens per second, best of ``--repeats``
   live front end does, where each step has outside input);
 * batches of ``--streams`` samples at once: the eager batched step against the engine loop.
 
-Ratios are against the eager step of the same model; the target is 10x. An ONNX Runtime
+Ratios are against the eager step of the same model; the target is 10x. With ``--device
+cuda`` it measures a 3 x 512 LSTM on the GPU instead: the eager step against the CUDA-graph
+sampler (``engine/graph.py``), 1 and 64 streams (targets 20x and 10x). An ONNX Runtime
 figure is added only where onnxruntime is installed. Other processes share the CPU, so run
 it more than once.
 
 (the measurements live in creative_rnn/perf/sampling.py)
 
     python benchmarks/sampling_speed.py [--streams 64] [--repeats 3] [--threads 1]
+        [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import argparse
 
 import torch
 
-from creative_rnn.perf.common import machine
-from creative_rnn.perf.sampling import TARGET, measure
+from creative_rnn.perf.common import device_name, machine
+from creative_rnn.perf.sampling import GPU_TARGETS, TARGET, measure, measure_gpu
 
 
 def report(hidden: int, streams: list[int], repeats: int) -> None:
@@ -48,7 +51,18 @@ def main() -> None:
     # one thread: a one-token step gains nothing from two, and on a shared 2-core machine
     # torch's spinning worker threads made the eager step up to 100x slower
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     args = ap.parse_args()
+    if args.device == "cuda":
+        device = torch.device("cuda")
+        print(f"machine: {machine()}; device: {device_name(device)}; 3 x 512 LSTM, "
+              f"vocabulary 65; tokens/s, best of {args.repeats}")
+        for streams, eager, graph in measure_gpu(device, tuple(GPU_TARGETS), args.repeats):
+            ratio = graph / eager
+            print(f"  {streams:3d} stream(s): eager step {eager:10.0f}   CUDA graph {graph:10.0f}"
+                  f"   {ratio:6.1f}x (target {GPU_TARGETS[streams]:g}x: "
+                  f"{'met' if ratio >= GPU_TARGETS[streams] else 'not met'})")
+        return
     torch.set_num_threads(args.threads)
     print(f"machine: {machine()}; {torch.get_num_threads()} torch thread(s); engine: numba, "
           f"one thread. tokens/s, best of {args.repeats}; ratio = / eager step")

@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--last", action="store_true", help="latest weights instead of the best")
     s.add_argument("--device", default="auto", choices=["cpu", "cuda", "auto"])
     s.add_argument("--engine", default="auto", choices=["auto", "torch", "fast"],
-                   help="step engine: fast = compiled CPU step, torch = eager PyTorch, "
-                        "auto = fast on the CPU where it applies")
+                   help="step engine: fast = compiled CPU step, or a CUDA graph on a GPU; "
+                        "torch = eager PyTorch; auto = fast where it applies")
 
     e = sub.add_parser("evaluate", help="validation loss and a table about samples")
     e.add_argument("run", metavar="RUN")

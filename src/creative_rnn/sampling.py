@@ -4,7 +4,9 @@ The prime is fed once; after that each new token costs exactly one step of the n
 (the hidden state is carried, nothing is re-fed). ``num`` samples run together as one batch,
 and in documents mode each stops at its own end token.
 
-Which step runs (``engine``): on the CPU, ``auto`` uses the compiled step engine
+Which step runs (``engine``): on a GPU, ``auto`` and ``fast`` replay the sampling loop as a
+CUDA graph (``engine/graph.py``) unless a codec or caller adds Python processors. On the
+CPU, ``auto`` uses the compiled step engine
 (``engine/``) for up to ``ENGINE_MAX_STREAMS`` samples. With only the built-in processors
 (temperature, top-k, top-p, greedy) the whole loop runs there, drawing from the engine's
 own seeded generator; when the codec or the caller adds Python processors (ABC's complete
@@ -35,6 +37,7 @@ ENGINES = ("auto", "torch", "fast")
 # 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
 ENGINE_MAX_STREAMS = 16
 _CHUNK = 256  # tokens per call into the compiled loop between yields
+GRAPH_CHUNK = 32  # sampling steps per CUDA-graph replay: one launch and one copy per chunk
 
 
 # --- logit processors --------------------------------------------------------------------
@@ -137,6 +140,12 @@ class Generator:
             raise SamplingError("the prime has no token the model knows; give another --prime")
         seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")
         domain = self.codec.logits_processors(**(constraints or {}))
+        if self.device.type == "cuda" and self.engine != "torch":
+            if not domain and not processors:
+                return self._run_graph(prime_ids, sc, seed)
+            if self.engine == "fast":
+                raise SamplingError("the CUDA-graph sampler cannot apply this codec's "
+                                    "constraints; use --engine torch or auto")
         fast = self._fast_engine(sc.num)
         if fast is not None and not domain and not processors:
             return self._run_engine(fast, prime_ids, sc, seed)
@@ -146,10 +155,8 @@ class Generator:
     def _fast_engine(self, num: int):
         """The compiled engine when ``engine`` asks for it (or ``auto`` allows it), else None.
         Built per call: it reads the weights once, and this model may have changed since."""
-        if self.engine == "fast" and self.device.type != "cpu":
-            raise SamplingError("the fast engine runs on the CPU: add --device cpu")
-        if self.engine == "torch" or (self.engine == "auto" and (
-                self.device.type != "cpu" or num > ENGINE_MAX_STREAMS)):
+        if self.engine == "torch" or self.device.type != "cpu" or (
+                self.engine == "auto" and num > ENGINE_MAX_STREAMS):
             return None
         from .engine import EngineUnsupported, StepEngine
 
@@ -175,6 +182,28 @@ class Generator:
             for column in out.T.tolist():
                 yield [(i, t) for i, t in enumerate(column) if t >= 0]
             done += k
+
+    def _run_graph(self, prime_ids: list[int], sc: SampleConfig, seed: int
+                   ) -> Iterator[list[tuple[int, int]]]:
+        """The whole loop as a replayed CUDA graph (engine/graph.py); same yields as _run."""
+        from .engine.graph import GraphSampler
+
+        sampler = GraphSampler(
+            self.model, sc.num, sc.temperature, sc.top_k, sc.top_p, sc.greedy,
+            banned=self._never(), stop_id=self.codec.vocab.eos if self.documents else None,
+            chunk=max(1, min(GRAPH_CHUNK, sc.length)), seed=seed)
+        sampler.start(prime_ids)
+        done = 0
+        while done < sc.length:
+            ids, running = sampler.next_chunk()
+            for column in list(zip(*ids))[: sc.length - done]:
+                step = [(i, t) for i, t in enumerate(column) if t >= 0]
+                if not step:
+                    return
+                yield step
+            done += sampler.chunk
+            if not running:
+                return
 
     @torch.no_grad()
     def _run(self, prime_ids: list[int], sc: SampleConfig, procs: list, seed: int,

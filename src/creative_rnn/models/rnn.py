@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from .dropout import FastDropout, fast_dropout
 
 State = Any  # Tensor (rnn, gru) or tuple (h, c) (lstm), each (num_layers, batch, hidden)
 
@@ -38,7 +39,7 @@ class SequenceModel(nn.Module):
             batch_first=True,
             dropout=config.dropout if config.num_layers > 1 else 0.0,
         )
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = FastDropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, self.output_size)
         self.reset_parameters()
 
@@ -63,7 +64,7 @@ class SequenceModel(nn.Module):
     def init_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
         device = device or self.head.weight.device
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
-        h = torch.zeros(shape, device=device)
+        h = torch.zeros(shape, device=device, dtype=self.head.weight.dtype)
         return (h, torch.zeros_like(h)) if self.config.cell == "lstm" else h
 
     @staticmethod
@@ -98,8 +99,37 @@ class SequenceModel(nn.Module):
     # --- forward ------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """x: (batch, time) ids -> logits (batch, time, output_size), new state."""
-        out, state = self.rnn(self.embedding(x), state)
+        emb = self.embedding(x)
+        if self.training and (self.config.weight_drop > 0
+                              or self.rnn.dropout > 0 and x.device.type == "cpu"):
+            out, state = self._layer_by_layer(emb, state)
+        else:
+            out, state = self.rnn(emb, state)
         return self.head(self.drop(out)), state
+
+    _STEP = {"rnn": torch.rnn_tanh, "gru": torch.gru, "lstm": torch.lstm}
+
+    def _layer_by_layer(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """The stacked recurrence one layer at a time with fast_dropout between layers: the
+        same computation as ``self.rnn`` in training mode, without the CPU's slow Bernoulli
+        masks (see dropout.py), and the place where weight drop masks V. The GPU keeps
+        ``self.rnn`` unless weight drop is on, as its cuDNN dropout is fused."""
+        cfg, rnn, lstm = self.config, self.rnn, self.config.cell == "lstm"
+        if state is None:
+            state = self.init_state(x.size(0), x.device)
+        finals = []
+        for layer in range(cfg.num_layers):
+            if layer:
+                x = fast_dropout(x, rnn.dropout)
+            U, V, b_ih, b_hh = (getattr(rnn, f"{kind}_l{layer}")
+                                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            weights = [U, fast_dropout(V, cfg.weight_drop), b_ih, b_hh]
+            hx = tuple(s[layer: layer + 1] for s in state) if lstm else state[layer: layer + 1]
+            x, *final = self._STEP[cfg.cell](x, hx, weights, True, 1, 0.0, True, False, True)
+            finals.append(final)
+        if lstm:
+            return x, tuple(torch.cat([f[i] for f in finals]) for i in range(2))
+        return x, torch.cat([f[0] for f in finals])
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -114,3 +114,42 @@ def measure(hidden: int, streams: list[int], repeats: int, layers: int = 2
             lambda s=s, k=k: eng.generate([1], k, temperature=0.8, seed=1, num_streams=s),
             s * k, repeats)))
     return base, rows
+
+
+GPU_TARGETS = {1: 20.0, 64: 10.0}  # issue 6: CUDA-graph sampling against the eager step
+
+
+def measure_gpu(device: torch.device, streams: tuple[int, ...] = (1, 64), repeats: int = 3,
+                layers: int = 3, hidden: int = 512, tokens: int = 20000
+                ) -> list[tuple[int, float, float]]:
+    """[(streams, eager tokens/s, CUDA-graph tokens/s)] for a layers x hidden LSTM on a GPU:
+    the eager batched step with torch.multinomial against ``GraphSampler`` replays."""
+    from ..engine.graph import GraphSampler
+    from .common import sync
+
+    torch.manual_seed(0)
+    m = SequenceModel(ModelConfig(cell="lstm", num_layers=layers, hidden_size=hidden,
+                                  embedding_size=128, vocab_size=VOCAB)).to(device).eval()
+
+    def timed(fn, tokens):
+        def run():
+            fn()
+            sync(device)
+        return best_rate(run, tokens, repeats)
+
+    rows = []
+    for s in streams:
+        k = max(tokens // 100, tokens // s)
+
+        @torch.no_grad()
+        def eager_gpu(s=s, k=k):
+            gen = torch.Generator(device=device).manual_seed(0)
+            logits, state = m(torch.ones(s, 1, dtype=torch.long, device=device))
+            for _ in range(k):
+                x = torch.multinomial((logits[:, -1] / 0.8).softmax(-1), 1, generator=gen)
+                logits, state = m(x, state)
+
+        sampler = GraphSampler(m, s, temperature=0.8, chunk=64, seed=0)
+        rows.append((s, timed(eager_gpu, s * k),
+                     timed(lambda k=k, g=sampler: g.generate([1], k), s * k)))
+    return rows

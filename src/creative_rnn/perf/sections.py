@@ -69,10 +69,8 @@ def sampling(device: torch.device, quick: bool = False, log=print) -> list[Row]:
     samples, the way `auto` generates it, against the eager batched step."""
     from .sampling import TARGET, measure
 
-    if device.type != "cpu":
-        log("  the compiled step engine runs on the CPU; on this GPU sampling uses the eager "
-            "step (a CUDA-graph step is not built), so there is nothing to compare")
-        return []
+    if device.type == "cuda":
+        return gpu_sampling(device, quick, log)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a one-token step gains nothing from two threads
     rows = []
@@ -95,6 +93,21 @@ def sampling(device: torch.device, quick: bool = False, log=print) -> list[Row]:
                             "tok/s", "eager step, 1 stream", base, best))
     finally:
         torch.set_num_threads(threads)
+    return rows
+
+
+def gpu_sampling(device: torch.device, quick: bool = False, log=print) -> list[Row]:
+    """A 3x512 LSTM on the GPU: the CUDA-graph sampler against the eager step, 1 and 64
+    streams."""
+    from .sampling import GPU_TARGETS, measure_gpu
+
+    log("  3x512 LSTM, eager step and CUDA-graph replays")
+    rows = []
+    for streams, eager, graph in measure_gpu(device, tuple(GPU_TARGETS), 1 if quick else 3):
+        target = GPU_TARGETS[streams]
+        rows.append(Row(f"sample 3x512 LSTM, CUDA graph, {streams} stream(s)", "tok/s",
+                        f"eager step, {streams} stream(s)", eager, graph, f">= {target:g}x",
+                        graph >= target * eager))
     return rows
 
 

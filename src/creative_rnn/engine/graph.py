@@ -64,11 +64,10 @@ class GraphSampler:
         return (z - (-u.log()).log()).argmax(-1)  # Gumbel-max: a draw from softmax(z)
 
     def _copy_state(self, new) -> None:
-        if isinstance(self.state, tuple):
-            for s, s_new in zip(self.state, new):
-                s.copy_(s_new)
-        else:
-            self.state.copy_(new)
+        """Into the static state buffers (the model's state_tensors names each part)."""
+        fresh = self.model.state_tensors(new)
+        for name, buf in self.model.state_tensors(self.state).items():
+            buf.copy_(fresh[name])
 
     @torch.no_grad()
     def _run_chunk(self) -> None:
@@ -105,8 +104,8 @@ class GraphSampler:
                 t.copy_(s)
 
     def _buffers(self) -> list[torch.Tensor]:
-        state = list(self.state) if isinstance(self.state, tuple) else [self.state]
-        return [self.logits, self.alive, self.out, *state]
+        return [self.logits, self.alive, self.out,
+                *self.model.state_tensors(self.state).values()]
 
     # --- the public loop ------------------------------------------------------------------
     @torch.no_grad()

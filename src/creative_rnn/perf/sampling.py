@@ -39,8 +39,9 @@ def best_rate(fn, tokens: int, repeats: int) -> float:
 
 @torch.no_grad()
 def eager(model: SequenceModel, streams: int, steps: int) -> None:
-    gen = torch.Generator().manual_seed(0)
-    logits, state = model(torch.ones(streams, 1, dtype=torch.long))
+    device = model.head.weight.device
+    gen = torch.Generator(device=device).manual_seed(0)
+    logits, state = model(torch.ones(streams, 1, dtype=torch.long, device=device))
     for _ in range(steps):
         x = torch.multinomial((logits[:, -1] / 0.8).softmax(-1), 1, generator=gen)
         logits, state = model(x, state)
@@ -140,16 +141,7 @@ def measure_gpu(device: torch.device, streams: tuple[int, ...] = (1, 64), repeat
     rows = []
     for s in streams:
         k = max(tokens // 100, tokens // s)
-
-        @torch.no_grad()
-        def eager_gpu(s=s, k=k):
-            gen = torch.Generator(device=device).manual_seed(0)
-            logits, state = m(torch.ones(s, 1, dtype=torch.long, device=device))
-            for _ in range(k):
-                x = torch.multinomial((logits[:, -1] / 0.8).softmax(-1), 1, generator=gen)
-                logits, state = m(x, state)
-
         sampler = GraphSampler(m, s, temperature=0.8, chunk=64, seed=0)
-        rows.append((s, timed(eager_gpu, s * k),
+        rows.append((s, timed(lambda s=s, k=k: eager(m, s, k), s * k),
                      timed(lambda k=k, g=sampler: g.generate([1], k), s * k)))
     return rows

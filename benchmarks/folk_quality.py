@@ -13,7 +13,7 @@ The same by hand:
 
     creative-rnn train folk:irish --codec abc --codec-opt transpose_to_c=true \\
         --preset small --set hidden_size=256 --set dropout=0.2 --set weight_drop=0 \\
-        --set lr=3e-3 --max-minutes 10 \\
+        --set lr=3e-3 --set ema=0 --max-minutes 10 \\
         --device cpu --out runs/folk-quality
     creative-rnn evaluate runs/folk-quality --num 100
     creative-rnn evaluate runs/folk-quality --num 100 --complete-bars
@@ -47,7 +47,7 @@ def main() -> None:
     result = cr.train(corpus=[args.corpus], out=out,
                       codec=cr.codecs.get("abc", transpose_to_c=True), preset="small",
                       hidden_size=256, dropout=0.2,  # the 2x256 the README figure is from
-                      weight_drop=0.0, lr=3e-3,
+                      weight_drop=0.0, lr=3e-3, ema=0.0,
                       max_minutes=args.minutes, device="cpu", seed=args.seed,
                       eval_every=200, checkpoint_every=500, doc_max_len=512)
     trained = time.perf_counter() - start

@@ -8,6 +8,10 @@
 
 __version__ = "0.1.0"
 
+from . import memory as _memory  # noqa: E402
+
+_memory.configure()  # before anything imports torch: see memory.py
+
 from . import codecs, corpora  # noqa: E402
 from .config import ModelConfig, SampleConfig, TrainConfig  # noqa: E402
 from .errors import CheckpointError, ConfigError, CorpusError, SamplingError, UserError  # noqa: E402

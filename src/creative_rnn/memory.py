@@ -35,18 +35,17 @@ applied = {"heap": False, "huge_pages": False}  # what configure() set in this p
 
 
 def configure() -> dict[str, bool]:
-    """Apply both settings where they apply; returns (and keeps in ``applied``) which."""
-    done = applied
+    """Apply both settings where they apply; returns ``applied``: which of them were set."""
     if not sys.platform.startswith("linux"):
-        return done
+        return applied
     if "torch" not in sys.modules and "THP_MEM_ALLOC_ENABLE" not in os.environ:
         os.environ["THP_MEM_ALLOC_ENABLE"] = "1"
-        done["huge_pages"] = True
+        applied["huge_pages"] = True
     if platform.libc_ver()[0] == "glibc" and not any(k in os.environ for k in _USER_MALLOC_ENV):
         try:
             mallopt = ctypes.CDLL(None).mallopt
         except (OSError, AttributeError):
-            return done
-        done["heap"] = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+            return applied
+        applied["heap"] = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
             mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    return done
+    return applied

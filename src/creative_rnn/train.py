@@ -18,7 +18,8 @@ from . import codecs, distributed, token_cache
 from .config import ModelConfig, TrainConfig, from_dict, resolve, to_dict
 from .data import TokenStore, fit_stream_shape
 from .errors import CheckpointError, UserError
-from .trainer import RunResult, Trainer, autocast_for, pick_device, seed_everything
+from .rng import seed_everything
+from .trainer import RunResult, Trainer, autocast_for, pick_device
 
 __all__ = ["train", "prepare", "RunResult", "Trainer", "autocast_for", "pick_device",
            "seed_everything"]

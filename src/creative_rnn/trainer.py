@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
 import signal
 import sys
 import threading
@@ -24,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -36,6 +34,7 @@ from .data import IGNORE, DocumentBatches, StreamBatches, eval_batches, retarget
 from .errors import CheckpointError, ConfigError
 from .models import SequenceModel
 from .progress import Progress
+from .rng import host_states, seed_everything, seed_rank, set_host_states
 from .schedule import learning_rate, progress
 
 
@@ -77,18 +76,6 @@ def autocast_for(device: torch.device, precision: str):
     return nullcontext()
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _seed_rank(*parts: int) -> None:
-    """Random streams of one rank of many, from (seed, rank) or (seed, step, rank): the
-    ranks draw different dropout masks, each the same on every run."""
-    seed_everything(dist.rank_seed(*parts))
-
-
 
 # --- the loop ------------------------------------------------------------------------------
 class Trainer:
@@ -108,7 +95,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids)
             if not self.world.main:  # rank 0 keeps the single-process streams
-                _seed_rank(cfg.seed, self.world.rank)
+                seed_rank(cfg.seed, self.world.rank)
         decay = [p for n, p in self.model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in self.model.named_parameters() if p.dim() < 2]
         self.optimizer = torch.optim.AdamW(
@@ -143,7 +130,7 @@ class Trainer:
             "bad_evals": self.bad_evals, "last_val_loss": self.last_val,
             "loss_sum": self.loss_sum, "loss_count": self.loss_count,
             "cursor": self.batches.cursor(), "has_state": self.state is not None,
-            "rng": {"python": _py_rng_state(), "numpy": _np_rng_state()},
+            "rng": host_states(),
             "param_groups": [{k: v for k, v in g.items() if k != "params"}
                              for g in self.optimizer.param_groups],
         }
@@ -200,7 +187,7 @@ class Trainer:
     def _restore_rng(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         if meta.get("world_size", 1) != self.world.size:
             # the saved streams belong to other ranks: start fresh ones, the same every time
-            _seed_rank(self.cfg.seed, self.step, self.world.rank)
+            seed_rank(self.cfg.seed, self.step, self.world.rank)
             if self.world.main:
                 print(f"note: resuming with {self.world.size} process(es) where the run had "
                       f"{meta.get('world_size', 1)}: random streams re-seeded from (seed, step, "
@@ -213,8 +200,7 @@ class Trainer:
         torch.set_rng_state(tensors["rng.torch" + tail])
         if "rng.cuda" + tail in tensors and self.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng.cuda" + tail], self.device)
-        random.setstate(_tuple(rng["python"]))
-        np.random.set_state(tuple(rng["numpy"]))
+        set_host_states(rng)
 
     def restore(self) -> None:
         tensors, meta = ckpt.load_tensors(self.run_dir / "optimizer.safetensors")
@@ -413,20 +399,6 @@ def _line_step(line: str) -> int | None:
         return int(json.loads(line)["step"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
-
-
-def _py_rng_state() -> list:
-    version, internal, gauss = random.getstate()
-    return [version, list(internal), gauss]
-
-
-def _tuple(state: list) -> tuple:
-    return (state[0], tuple(state[1]), state[2])
-
-
-def _np_rng_state() -> list:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return [name, keys.tolist(), pos, has_gauss, cached]
 
 
 def _install_stop_handlers(trainer: Trainer) -> dict:

@@ -33,8 +33,8 @@ from creative_rnn.perf.sampling import GPU_TARGETS, TARGET, measure, measure_gpu
 
 
 def report(hidden: int, streams: list[int], repeats: int) -> None:
-    base, rows = measure(hidden, streams, repeats)
-    print(f"\n2 x {hidden} LSTM, vocabulary 65")
+    base, rows, cores = measure(hidden, streams, repeats)
+    print(f"\n2 x {hidden} LSTM, vocabulary 65; the engine steps on {cores} core(s)")
     for name, rate in rows:
         if rate is None:
             print(f"  {name:34s}        -  (not installed)")
@@ -64,8 +64,8 @@ def main() -> None:
                   f"{'met' if ratio >= GPU_TARGETS[streams] else 'not met'})")
         return
     torch.set_num_threads(args.threads)
-    print(f"machine: {machine()}; {torch.get_num_threads()} torch thread(s); engine: numba, "
-          f"one thread. tokens/s, best of {args.repeats}; ratio = / eager step")
+    print(f"machine: {machine()}; {torch.get_num_threads()} torch thread(s); engine: numba. "
+          f"tokens/s, best of {args.repeats}; ratio = / eager step")
     for hidden in (128, 256):
         report(hidden, args.streams, args.repeats)
 

@@ -7,7 +7,7 @@ import torch
 
 import creative_rnn as cr
 from creative_rnn.config import ModelConfig
-from creative_rnn.engine import EngineUnsupported, StepEngine, kernels
+from creative_rnn.engine import EngineUnsupported, StepEngine, kernels, threads
 from creative_rnn.models import SequenceModel
 from creative_rnn.sampling import temperature, top_k, top_p
 
@@ -42,6 +42,41 @@ def test_logits_match_the_model_over_long_carried_runs(cell, layers):
     for a, b in zip(got if cell == "lstm" else [got], want_state if cell == "lstm"
                     else [want_state]):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+needs_threads = pytest.mark.skipif(
+    threads.choose(2, 0) < 2, reason="the threaded step needs 2 cores and Numba's OpenMP "
+    "or TBB threading layer")
+
+
+@needs_threads
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_the_threaded_step_matches_the_model_and_the_one_core_step(cell):
+    """Units split unevenly (51 over 2 threads, 26 + 25) still give the model's logits, and
+    the threaded and one-core engines draw the same seeded samples."""
+    m = model(cell, 3, hidden=51, seed=2)
+    ids = torch.randint(0, V, (2, 200), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        want, _ = m(ids)
+    one, eng = StepEngine.from_model(m, threads=1), StepEngine.from_model(m, threads=2)
+    assert (one.threads, eng.threads) == (1, 2)
+    state, worst = None, 0.0
+    for t in range(ids.shape[1]):
+        logits, state = eng.step(ids[:, t:t + 1].numpy(), state)
+        worst = max(worst, float(np.abs(logits - want[:, t].numpy()).max()))
+    assert worst < 1e-5
+    for kw in (dict(greedy=True), dict(temperature=0.9, top_k=10, seed=7)):
+        assert eng.generate([1, 2], 150, num_streams=2, **kw) == \
+            one.generate([1, 2], 150, num_streams=2, **kw)
+
+
+def test_auto_threads_follow_the_size_of_the_weights():
+    assert threads.choose(None, threads.L2_BYTES // 2) == 1  # fits one core's cache
+    big = threads.choose(None, 4 * threads.L2_BYTES)
+    assert big == threads.choose(2, 0)  # 2 where the cores and a thread-safe layer allow
+    assert threads.choose(1, 4 * threads.L2_BYTES) == 1
+    with pytest.raises(ValueError, match="threads"):
+        threads.choose(0, 0)
 
 
 def test_step_feeds_several_ids_and_leaves_the_given_state_alone():

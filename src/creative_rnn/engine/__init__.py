@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import SamplingError
+from . import threads as _threads
 
 State = tuple[np.ndarray, np.ndarray]
 _CELLS = {"rnn": 0, "gru": 1, "lstm": 2}
@@ -45,16 +46,21 @@ def _kernels():
 
 
 class StepEngine:
-    def __init__(self, cell: str, table, U, V, bi, bh, W, c, vocab_size: int):
+    def __init__(self, cell: str, table, U, V, bi, bh, W, c, vocab_size: int,
+                 threads: int | None = None):
         self.cell, self.vocab_size = cell, vocab_size
         self._k = _kernels()
         self._w = (table, U, V, bi, bh, W, c)
         self.num_layers, self.hidden_size = V.shape[0], V.shape[2]
         self.output_size = W.shape[0]
+        # weights read per token: V, the upper layers' U and the head (layer 1's U is a table)
+        per_token = V.nbytes + (U.nbytes if V.shape[0] > 1 else 0) + W.nbytes
+        self.threads = _threads.choose(threads, per_token)
 
     @classmethod
-    def from_model(cls, model: torch.nn.Module) -> StepEngine:
-        """The engine for a ``SequenceModel``: embedding -> nn.RNN/GRU/LSTM -> Linear head."""
+    def from_model(cls, model: torch.nn.Module, threads: int | None = None) -> StepEngine:
+        """The engine for a ``SequenceModel``: embedding -> nn.RNN/GRU/LSTM -> Linear head.
+        ``threads``: cores per step; None lets ``threads.choose`` pick by the weights' size."""
         rnn = getattr(model, "rnn", None)
         cell = {torch.nn.LSTM: "lstm", torch.nn.GRU: "gru", torch.nn.RNN: "rnn"}.get(type(rnn))
         if cell is None or not hasattr(model, "embedding") or not hasattr(model, "head"):
@@ -75,7 +81,7 @@ class StepEngine:
         bi = np.stack([f32(sd[f"rnn.bias_ih_l{n}"]) for n in range(L)])
         bh = np.stack([f32(sd[f"rnn.bias_hh_l{n}"]) for n in range(L)])
         return cls(cell, table, U, V, bi, bh, f32(sd["head.weight"]), f32(sd["head.bias"]),
-                   vocab_size=table.shape[0])
+                   vocab_size=table.shape[0], threads=threads)
 
     # --- state ------------------------------------------------------------------------
     def init_state(self, n_streams: int = 1) -> State:
@@ -104,6 +110,14 @@ class StepEngine:
         h = np.ascontiguousarray(state.detach().cpu().float().numpy())
         return h, np.zeros_like(h)
 
+    def _pool(self) -> None:
+        """Numba's thread count for this calling thread (it is per thread), so a parallel
+        step forks exactly ``threads`` workers and not one per core."""
+        if self.threads > 1:
+            import numba
+
+            numba.set_num_threads(self.threads)
+
     # --- the single step --------------------------------------------------------------
     def _ids(self, ids: Any) -> np.ndarray:
         a = np.asarray(ids, dtype=np.int64)
@@ -119,8 +133,15 @@ class StepEngine:
         logits = np.empty((n, self.output_size), np.float32)
         gi, gh = np.empty((n, G), np.float32), np.empty((n, G), np.float32)
         h, cs = state
+        h_new = np.empty((n, self.hidden_size), np.float32)
+        self._pool()
         for t in range(ids.shape[1]):
-            self._k.step(_CELLS[self.cell], ids[:, t].copy(), h, cs, *self._w, logits, gi, gh)
+            if self.threads > 1:
+                self._k.step_threads(_CELLS[self.cell], self.threads, ids[:, t].copy(), h, cs,
+                                     *self._w, logits, gi, gh, h_new)
+            else:
+                self._k.step(_CELLS[self.cell], ids[:, t].copy(), h, cs, *self._w, logits,
+                             gi, gh)
         return logits
 
     def step(self, ids: Any, state: State | None = None) -> tuple[np.ndarray, State]:
@@ -164,11 +185,13 @@ class StepEngine:
         mask[list(banned)] = True
         out = np.empty((n, n_tokens), np.int64)
         gi, gh = np.empty((n, G), np.float32), np.empty((n, G), np.float32)
+        h_new = np.empty((n, self.hidden_size), np.float32)
+        self._pool()
         taken = self._k.generate(
-            _CELLS[self.cell], n_tokens, state[0], state[1], *self._w, mask,
+            _CELLS[self.cell], self.threads, n_tokens, state[0], state[1], *self._w, mask,
             float(temperature), int(top_k), float(top_p), bool(greedy), rng,
             -1 if stop_id is None else int(stop_id), alive, bool(step_last), out, logits,
-            gi, gh)
+            gi, gh, h_new)
         return out[:, :taken]
 
     def generate(self, prime_ids: Sequence[int], n_tokens: int, temperature: float = 1.0,

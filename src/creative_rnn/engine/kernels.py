@@ -1,5 +1,5 @@
 """Numba kernels of the fast step engine: a fused RNN / GRU / LSTM step and a whole-loop
-sampler, float32, one core.
+sampler, float32, on one core or (``step_threads``) a few.
 
 Why Numba: the eager PyTorch step spends almost all of its ~0.3 ms in Python and operator
 dispatch (a 2 x 128 LSTM step is ~0.2 M multiply-adds, a few microseconds of arithmetic).
@@ -7,6 +7,8 @@ ONNX Runtime and plain NumPy were measured at 5.5-6x the eager step, still one d
 operator; a compiled loop that does the whole step, and the whole sampling loop, in one
 call is what gets past 10x (benchmarks/sampling_speed.py). ``cache=True`` writes the
 machine code beside this file, so only the first process pays the compile (seconds).
+``step_threads`` needs a thread-safe Numba threading layer (OpenMP or TBB): the engine
+checks for one (``threads.py``) and otherwise steps on one core.
 
 Layout (the lecture's names: U input weights, V recurrent weights, W head, c head bias):
 * ``table`` (vocab, G*H): layer 1's input projection per id, U_1 E[id] + b_ih, so layer 1's
@@ -24,7 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 RNN, GRU, LSTM = 0, 1, 2
 # products may be fused into FMAs; nothing else is relaxed (sampling relies on -inf)
@@ -34,13 +36,14 @@ _FM_SUM = {"contract", "reassoc"}
 
 
 @njit(cache=True, fastmath=_FM_SUM)
-def _matmul_acc(out, x, M):
-    """out (n, K) += x (n, J) @ M (K, J).T, four rows of M at a time: the four sums share
-    each load of x, and the four rows (a few KiB) serve every stream from L1."""
-    n, K = out.shape
+def _matmul_acc(out, x, M, k_start, k_stop):
+    """out[:, k] += x (n, J) @ M[k] for the rows k_start <= k < k_stop of M (K, J), four
+    rows at a time: the four sums share each load of x, and the four rows (a few KiB) serve
+    every stream from L1."""
+    n = out.shape[0]
     J = x.shape[1]
-    K4 = K - K % 4
-    for k in range(0, K4, 4):
+    K4 = k_stop - (k_stop - k_start) % 4
+    for k in range(k_start, K4, 4):
         m0, m1, m2, m3 = M[k], M[k + 1], M[k + 2], M[k + 3]
         for r in range(n):
             xr = x[r]
@@ -55,7 +58,7 @@ def _matmul_acc(out, x, M):
             out[r, k + 1] += s1
             out[r, k + 2] += s2
             out[r, k + 3] += s3
-    for k in range(K4, K):
+    for k in range(K4, k_stop):
         m0 = M[k]
         for r in range(n):
             xr = x[r]
@@ -80,48 +83,86 @@ def _tanh(a):
 
 
 @njit(cache=True, fastmath=_FM)
-def _cell(cell, gi, gh, h, cs):
-    """The cell's update from its pre-activations gi (input side, with b_ih) and gh
-    (recurrent side, with b_hh), both (n, G*H); h and cs (n, H) are updated in place."""
+def _cell(cell, gi, gh, h, cs, h_new, k_start, k_stop):
+    """The update of units k_start <= k < k_stop from their pre-activations gi (input side,
+    with b_ih) and gh (recurrent side, with b_hh), both (n, G*H): the new state goes to
+    h_new (n, H), which may be h itself; the LSTM cell cs (n, H) is updated in place."""
     n, H = h.shape
     for r in range(n):
         a, b = gi[r], gh[r]
-        for k in range(H):
+        for k in range(k_start, k_stop):
             if cell == LSTM:
                 i = _sigmoid(a[k] + b[k])
                 f = _sigmoid(a[H + k] + b[H + k])
                 g = _tanh(a[2 * H + k] + b[2 * H + k])
                 o = _sigmoid(a[3 * H + k] + b[3 * H + k])
                 cs[r, k] = f * cs[r, k] + i * g
-                h[r, k] = o * _tanh(cs[r, k])
+                h_new[r, k] = o * _tanh(cs[r, k])
             elif cell == GRU:
                 rg = _sigmoid(a[k] + b[k])
                 z = _sigmoid(a[H + k] + b[H + k])
                 m = _tanh(a[2 * H + k] + rg * b[2 * H + k])
-                h[r, k] = (np.float32(1.0) - z) * m + z * h[r, k]
+                h_new[r, k] = (np.float32(1.0) - z) * m + z * h[r, k]
             else:
-                h[r, k] = _tanh(a[k] + b[k])
+                h_new[r, k] = _tanh(a[k] + b[k])
+
+
+@njit(cache=True)
+def _start_layer(layer, ids, h, table, bi, bh, gi, gh):
+    """gi, gh (n, G*H) set to the layer's biases (layer 1's input side: the id's table row)."""
+    for r in range(h.shape[1]):
+        if layer == 0:
+            gi[r] = table[ids[r]]
+        else:
+            gi[r] = bi[layer]
+        gh[r] = bh[layer]
+
+
+@njit(cache=True)
+def _head(h_last, W, c, logits):
+    for r in range(logits.shape[0]):
+        logits[r] = c
+    _matmul_acc(logits, h_last, W, 0, W.shape[0])
 
 
 @njit(cache=True, fastmath=_FM)
 def step(cell, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh):
     """One step of n streams: ids (n,) -> logits (n, out); h, cs (L, n, H) in place.
     gi, gh (n, G*H) are scratch."""
-    L, n = h.shape[0], h.shape[1]
+    L, n, H = h.shape
+    K = V.shape[1]
     for layer in range(L):
-        for r in range(n):
-            if layer == 0:
-                gi[r] = table[ids[r]]
-            else:
-                gi[r] = bi[layer]
-            gh[r] = bh[layer]
+        _start_layer(layer, ids, h, table, bi, bh, gi, gh)
         if layer > 0:
-            _matmul_acc(gi, h[layer - 1], U[layer - 1])
-        _matmul_acc(gh, h[layer], V[layer])
-        _cell(cell, gi, gh, h[layer], cs[layer])
-    for r in range(n):
-        logits[r] = c
-    _matmul_acc(logits, h[L - 1], W)
+            _matmul_acc(gi, h[layer - 1], U[layer - 1], 0, K)
+        _matmul_acc(gh, h[layer], V[layer], 0, K)
+        _cell(cell, gi, gh, h[layer], cs[layer], h[layer], 0, H)
+    _head(h[L - 1], W, c, logits)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh,
+                 h_new):
+    """``step`` with each layer's hidden units shared among ``threads`` threads: a thread
+    takes the G gate rows of its units in U and V (rows g*H + k) and updates those units,
+    so the threads meet once per layer (an OpenMP fork and join, a microsecond or two) and
+    each streams only its share of the weights, which pays once they outgrow a core's L2
+    cache (threads.py). h_new (n, H) is scratch: the threads read the old h while they
+    write the new one. The caller sets Numba's thread count to ``threads``."""
+    L, n, H = h.shape
+    G = V.shape[1] // H
+    per = -(-H // threads)
+    for layer in range(L):
+        _start_layer(layer, ids, h, table, bi, bh, gi, gh)
+        for t in prange(threads):
+            k0, k1 = t * per, min(H, (t + 1) * per)
+            for g in range(G):
+                if layer > 0:
+                    _matmul_acc(gi, h[layer - 1], U[layer - 1], g * H + k0, g * H + k1)
+                _matmul_acc(gh, h[layer], V[layer], g * H + k0, g * H + k1)
+            _cell(cell, gi, gh, h[layer], cs[layer], h_new, k0, k1)
+        h[layer] = h_new
+    _head(h[L - 1], W, c, logits)
 
 
 # --- sampling inside compiled code --------------------------------------------------------
@@ -179,14 +220,16 @@ def choose(z, banned, temperature, top_k, top_p, greedy, rng):
 
 
 @njit(cache=True)
-def generate(cell, n_tokens, h, cs, table, U, V, bi, bh, W, c, banned, temperature,
-             top_k, top_p, greedy, rng, stop_id, alive, step_last, out, logits, gi, gh):
+def generate(cell, threads, n_tokens, h, cs, table, U, V, bi, bh, W, c, banned, temperature,
+             top_k, top_p, greedy, rng, stop_id, alive, step_last, out, logits, gi, gh,
+             h_new):
     """Sample up to n_tokens for each stream still ``alive`` (n,) bool. ``logits`` (n, V)
     holds the prediction after the prime (or after the previous call); each new id is fed
     back and the state carried, so calls can be chained (with ``step_last``, the step after
     the last token is taken too, for the next call). A stream that draws ``stop_id`` is
     no longer alive. out (n, n_tokens) int64 gets the ids, -1 where a stream was not alive.
-    Returns the number of tokens taken (fewer than n_tokens when every stream stopped)."""
+    Returns the number of tokens taken (fewer than n_tokens when every stream stopped).
+    ``threads`` > 1 steps through ``step_threads`` (h_new (n, H) its scratch)."""
     n = logits.shape[0]
     ids = np.zeros(n, np.int64)
     for t in range(n_tokens):
@@ -203,5 +246,9 @@ def generate(cell, n_tokens, h, cs, table, U, V, bi, bh, W, c, banned, temperatu
         if not any_alive:
             return t + 1
         if t < n_tokens - 1 or step_last:
-            step(cell, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh)
+            if threads > 1:
+                step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits,
+                             gi, gh, h_new)
+            else:
+                step(cell, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh)
     return n_tokens

@@ -5,7 +5,8 @@ change the cost), in new tokens per second, best of ``repeats``:
 
 * eager step: what sampling did before the engine: one stream, one token at a time, the
   state carried, ``model(x, state)`` then ``torch.multinomial`` on the softmax;
-* engine loop: ``StepEngine.generate``, the whole sampling loop in compiled code;
+* engine loop: ``StepEngine.generate``, the whole sampling loop in compiled code, with the
+  threads the engine picks for the model's size (``engine/threads.py``), and on one core;
 * engine step: ``StepEngine.step`` plus a compiled draw, one Python call per token (what a
   live front end does, where each step has outside input);
 * batches of ``streams`` samples at once: the eager batched step against the engine loop.
@@ -91,8 +92,9 @@ def onnx_rate(model: SequenceModel, steps: int, repeats: int) -> float | None:
 
 
 def measure(hidden: int, streams: list[int], repeats: int, layers: int = 2
-            ) -> tuple[float, list[tuple[str, float | None]]]:
-    """(eager one-stream tokens/s, [(what, tokens/s or None)]) for a layers x hidden LSTM."""
+            ) -> tuple[float, list[tuple[str, float | None]], int]:
+    """(eager one-stream tokens/s, [(what, tokens/s or None)], the engine's threads) for a
+    layers x hidden LSTM."""
     from ..engine import StepEngine
 
     torch.manual_seed(0)
@@ -103,6 +105,10 @@ def measure(hidden: int, streams: list[int], repeats: int, layers: int = 2
     rows: list[tuple[str, float | None]] = [("eager step, 1 stream", base)]
     rows.append(("engine loop, 1 stream", best_rate(
         lambda: eng.generate([1], 20000, temperature=0.8, seed=1), 20000, repeats)))
+    if eng.threads > 1:
+        one = StepEngine.from_model(m, threads=1)
+        rows.append(("engine loop, 1 stream, 1 core", best_rate(
+            lambda: one.generate([1], 20000, temperature=0.8, seed=1), 20000, repeats)))
     rows.append(("engine step, 1 stream",
                  best_rate(lambda: engine_steps(eng, 5000), 5000, repeats)))
     rows.append(("onnxruntime step, 1 stream", onnx_rate(m, 1000, repeats)))
@@ -114,7 +120,7 @@ def measure(hidden: int, streams: list[int], repeats: int, layers: int = 2
         rows.append((f"engine loop, {s} streams", best_rate(
             lambda s=s, k=k: eng.generate([1], k, temperature=0.8, seed=1, num_streams=s),
             s * k, repeats)))
-    return base, rows
+    return base, rows, eng.threads
 
 
 GPU_TARGETS = {1: 20.0, 64: 10.0}  # issue 6: CUDA-graph sampling against the eager step

@@ -28,7 +28,10 @@ def training(device: torch.device, quick: bool = False, log=print) -> list[Row]:
             s = Shape(**{**shape.__dict__, "dropout": dropout})
             log(f"  {s.layers}x{s.hidden} LSTM, batch {s.batch}x{s.seq}, {precision}, "
                 f"dropout {dropout:g}")
-            r = compare(shakespeare_path(), s, steps, device, precision, log=log)
+            # three alternating rounds: on a shared 2-core machine one round of either side
+            # can be a fifth slower than the next
+            r = compare(shakespeare_path(), s, steps, device, precision,
+                        rounds=1 if quick else 3, log=log)
             rows.append(Row(
                 f"train {s.layers}x{s.hidden} LSTM {precision} dropout {dropout:g}", "tok/s",
                 "bare nn.LSTM+AdamW loop", r["bare_tok_s"], r["pipeline_tok_s"],

@@ -51,6 +51,10 @@ class WeightAverage:
             with torch.no_grad():
                 torch._foreach_copy_(self.params, own)
 
+    def state_dict(self, model_sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``model_sd`` (the model's state_dict) with the averages in place of the weights."""
+        return {**model_sd, **dict(zip(self.names, self.average))}
+
     def tensors(self) -> dict[str, torch.Tensor]:
         return {f"average.{n}": a for n, a in zip(self.names, self.average)}
 

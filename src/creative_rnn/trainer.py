@@ -149,8 +149,7 @@ class Trainer:
             tensors[f"model.{k}"] = v
         if self.average is not None:  # ... are the averaged ones where they are kept
             tensors.update(self.average.tensors())
-            with self.average.applied():
-                model_sd = {k: v.clone() for k, v in self.model.state_dict().items()}
+            model_sd = self.average.state_dict(model_sd)
         names = {id(p): n for n, p in self.model.named_parameters()}
         for group in self.optimizer.param_groups:
             for p in group["params"]:

@@ -19,6 +19,7 @@ is the LSTM's cell and all zeros for the other cells.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -135,13 +136,13 @@ class StepEngine:
         h, cs = state
         h_new = np.empty((n, self.hidden_size), np.float32)
         self._pool()
+        if self.threads > 1:
+            one = partial(self._k.step_threads, _CELLS[self.cell], self.threads)
+            scratch = (gi, gh, h_new)
+        else:
+            one, scratch = partial(self._k.step, _CELLS[self.cell]), (gi, gh)
         for t in range(ids.shape[1]):
-            if self.threads > 1:
-                self._k.step_threads(_CELLS[self.cell], self.threads, ids[:, t].copy(), h, cs,
-                                     *self._w, logits, gi, gh, h_new)
-            else:
-                self._k.step(_CELLS[self.cell], ids[:, t].copy(), h, cs, *self._w, logits,
-                             gi, gh)
+            one(ids[:, t].copy(), h, cs, *self._w, logits, *scratch)
         return logits
 
     def step(self, ids: Any, state: State | None = None) -> tuple[np.ndarray, State]:

@@ -11,6 +11,8 @@ the engine stays on one core.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 
 import numba
@@ -19,19 +21,16 @@ L2_BYTES = 1 << 20  # weights per token above this go to two threads (see module
 AUTO_THREADS = 2  # measured on a 2-core machine; more threads were never measured
 
 
+@functools.cache
 def layer_available() -> bool:
-    """Whether a thread-safe threading layer (OpenMP or TBB) loads; selects it for Numba
-    unless the user chose a layer with NUMBA_THREADING_LAYER."""
-    try:
-        from numba.np.ufunc import omppool  # noqa: F401
-    except ImportError:
-        try:
-            from numba.np.ufunc import tbbpool  # noqa: F401
-        except ImportError:
-            return False
-    if os.environ.get("NUMBA_THREADING_LAYER") is None:
-        numba.config.THREADING_LAYER = "threadsafe"  # OpenMP or TBB, never the workqueue
-    return True
+    """Whether a thread-safe threading layer (OpenMP or TBB) loads. Checked once per process;
+    where one does, Numba is told to use only those (unless the user chose a layer with
+    NUMBA_THREADING_LAYER), so a parallel step never lands on the workqueue."""
+    found = any(importlib.util.find_spec(f"numba.np.ufunc.{pool}") is not None
+                for pool in ("omppool", "tbbpool"))
+    if found and os.environ.get("NUMBA_THREADING_LAYER") is None:
+        numba.config.THREADING_LAYER = "threadsafe"
+    return found
 
 
 def cores() -> int:
@@ -42,13 +41,11 @@ def cores() -> int:
 
 
 def choose(threads: int | None, weight_bytes: int) -> int:
-    """The engine's thread count: ``threads`` if given (at most the cores Numba has),
-    else 2 for weights beyond L2 where the cores and a thread-safe layer allow, else 1."""
-    limit = min(cores(), numba.config.NUMBA_NUM_THREADS)
-    if threads is not None:
-        if threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
-        return min(threads, limit) if threads == 1 or layer_available() else 1
-    if weight_bytes <= L2_BYTES or limit < 2 or not layer_available():
+    """The engine's thread count: ``threads`` if given, else 2 for weights beyond L2; never
+    more than the cores Numba may use, and 1 without a thread-safe layer."""
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    wanted = threads or (AUTO_THREADS if weight_bytes > L2_BYTES else 1)
+    if wanted == 1 or not layer_available():
         return 1
-    return min(AUTO_THREADS, limit)
+    return min(wanted, cores(), numba.config.NUMBA_NUM_THREADS)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from creative_rnn.perf.allocator import measure
-from creative_rnn.perf.common import machine
+from creative_rnn.bench.allocator import measure
+from creative_rnn.bench.common import machine
 
 
 def main() -> None:

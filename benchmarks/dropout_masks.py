@@ -16,10 +16,10 @@ import time
 import torch
 import torch.nn.functional as F
 
+from creative_rnn.bench.common import machine
 from creative_rnn.config import ModelConfig
 from creative_rnn.models import SequenceModel
 from creative_rnn.models.dropout import fast_dropout
-from creative_rnn.perf.common import machine
 
 
 def per_call_ms(fn, repeats: int) -> float:

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from creative_rnn.perf.corpus import TARGET_RSS_GB, measure, slice_of, write_corpus
+from creative_rnn.bench.corpus import TARGET_RSS_GB, measure, slice_of, write_corpus
 
 
 def main() -> None:
@@ -50,7 +50,7 @@ def main() -> None:
     cold = measure(corpus, work / "run-cold", args.steps, env)
     warm = measure(corpus, work / "run-warm", args.steps, env)
     t = time.perf_counter()  # the floor under any start: Python, torch and creative_rnn
-    subprocess.run([sys.executable, "-c", "import creative_rnn.cli, creative_rnn.train"],
+    subprocess.run([sys.executable, "-c", "import creative_rnn.cli, creative_rnn.training"],
                    check=True, env=env)
     imports = time.perf_counter() - t
     small = measure(slice_of(corpus, work / "small.txt", 200 << 10), work / "run-small",

@@ -102,7 +102,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['model']:<20}{r['path']:<18}{r['median_ms']:>12.3f}{r['p99_ms']:>10.3f}")
     if args.json:
-        from creative_rnn.checkpoint import atomic_write_json
+        from creative_rnn.core.files import atomic_write_json
 
         atomic_write_json(args.json, {"steps": args.steps, "threads": args.threads,
                                       "rows": rows})

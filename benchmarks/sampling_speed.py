@@ -28,8 +28,8 @@ import argparse
 
 import torch
 
-from creative_rnn.perf.common import device_name, machine
-from creative_rnn.perf.sampling import GPU_TARGETS, TARGET, measure, measure_gpu
+from creative_rnn.bench.common import device_name, machine
+from creative_rnn.bench.sampling import GPU_TARGETS, TARGET, measure, measure_gpu
 
 
 def report(hidden: int, streams: list[int], repeats: int) -> None:

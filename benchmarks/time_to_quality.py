@@ -12,10 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
+from creative_rnn.bench.common import device_name, machine, shakespeare_path
+from creative_rnn.bench.quality import curves_table, ours, plain_script
 from creative_rnn.config import parse_set
-from creative_rnn.perf.common import device_name, machine, shakespeare_path
-from creative_rnn.perf.quality import curves_table, ours, plain_script
-from creative_rnn.trainer import pick_device
 
 
 def main() -> None:
@@ -27,7 +26,7 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--json")
     args = p.parse_args()
-    device = pick_device(args.device)
+    device = resolve_device(args.device)
     path = shakespeare_path()
     print(f"machine: {machine()}; device: {device_name(device)}; budget {args.minutes:g} min each")
     mine = ours(path, args.minutes, args.preset, device, parse_set(args.set))

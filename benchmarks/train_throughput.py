@@ -11,9 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from creative_rnn.perf.common import device_name, machine, shakespeare_path
-from creative_rnn.perf.training import Shape, compare
-from creative_rnn.trainer import pick_device
+from creative_rnn.bench.common import device_name, machine, shakespeare_path
+from creative_rnn.bench.training import Shape, compare
 
 
 def main() -> None:
@@ -29,7 +28,7 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--json", help="also write the figures here")
     args = p.parse_args()
-    device = pick_device(args.device)
+    device = resolve_device(args.device)
     shape = Shape(args.layers, args.hidden, args.embedding, args.batch, args.seq, args.dropout)
     print(f"machine: {machine()}; device: {device_name(device)}")
     print(f"shape: {shape}, {args.precision}, {args.steps} steps each")

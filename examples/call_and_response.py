@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from creative_rnn.tasks import Responder, train_seq2seq
+from creative_rnn.training.tasks import Responder, train_seq2seq
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "melody" / "melodies.jsonl"
 

@@ -21,7 +21,7 @@ import argparse
 from pathlib import Path
 
 import creative_rnn as cr
-from creative_rnn.checkpoint import atomic_write_text
+from creative_rnn.core.files import atomic_write_text
 from creative_rnn.corpora import shakespeare_file
 from creative_rnn.viz import gradients
 from creative_rnn.viz.activation_page import write_page

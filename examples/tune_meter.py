@@ -18,9 +18,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from creative_rnn.checkpoint import atomic_write_text
+from creative_rnn.core.files import atomic_write_text
 from creative_rnn.corpora import folk_files
-from creative_rnn.tasks import Classifier, train_classify
+from creative_rnn.training.tasks import Classifier, train_classify
 
 
 def tunes(max_chars: int = 300) -> list[dict]:

@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 import creative_rnn as cr
 from creative_rnn import codecs, corpora
 from creative_rnn.cli import main
-from creative_rnn.codecs.abc import AbcCodec, split_tunes
-from creative_rnn.codecs.abc_bars import BarState, bars, durations_of
-from creative_rnn.codecs.abc_pitch import by_semitones, midi_pitches
-from creative_rnn.codecs.abc_tokens import AbcError, detokenize_tune, tokenize_tune
+from creative_rnn.codecs.abc.bars import BarState, bars, durations_of
+from creative_rnn.codecs.abc.codec import AbcCodec, split_tunes
+from creative_rnn.codecs.abc.pitch import by_semitones, midi_pitches
+from creative_rnn.codecs.abc.tokens import AbcError, detokenize_tune, tokenize_tune
 from creative_rnn.config import ModelConfig
 from creative_rnn.errors import CorpusError
 from creative_rnn.models import SequenceModel
-from creative_rnn.sampling import Generator
+from creative_rnn.sampling.generator import Generator
 
 BROKEN = Path(__file__).parent / "fixtures" / "abc_broken"
 
@@ -259,7 +259,7 @@ def test_cli_sample_with_complete_bars_prime_and_files(folk_run, tmp_path, capsy
     assert main(["sample", str(folk_run), "--complete-bars", "--num", "3", "--seed", "2",
                  "--prime-file", str(prime), "--out", str(out), "--length", "300"]) == 0
     written = sorted(tmp_path.glob("s-*"))
-    from creative_rnn.music import render
+    from creative_rnn.codecs.midi import render
 
     audio = {".wav"} if render.can_render_wav() else set()  # a piano roll always, audio if it can
     assert {p.suffix for p in written} == {".abc", ".mid", ".png"} | audio

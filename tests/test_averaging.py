@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn import checkpoint as ckpt
-from creative_rnn.averaging import WeightAverage
+from creative_rnn.core import tensors as ckpt
 from creative_rnn.errors import ConfigError
-from creative_rnn.trainer import Trainer
+from creative_rnn.training.averaging import WeightAverage
+from creative_rnn.training.loop import Trainer
 
 SMALL = dict(preset="tiny", hidden_size=32, num_layers=2, dropout=0.1, batch_size=8, seq_len=32,
              eval_every=10, checkpoint_every=10, log_every=5, progress_bar=False, ema=0.9)

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
+from creative_rnn.bench import report
+from creative_rnn.bench.report import Row
 from creative_rnn.cli import main
-from creative_rnn.perf import report
-from creative_rnn.perf.report import Row
 
 
 def test_report_prints_every_row_and_writes_json(tmp_path):

@@ -4,15 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from creative_rnn.data import (
-    IGNORE,
-    DocumentBatches,
-    StreamBatches,
-    TokenStore,
-    eval_batches,
-    fit_stream_shape,
-    smallest_dtype,
-)
+from creative_rnn.data.batches import DocumentBatches, StreamBatches, eval_batches, fit_stream_shape
+from creative_rnn.data.store import IGNORE, TokenStore, smallest_dtype
 from creative_rnn.errors import CorpusError
 
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn import checkpoint as ckpt
-from creative_rnn import distributed
 from creative_rnn.cli import main
+from creative_rnn.core import tensors as ckpt
 from creative_rnn.errors import ConfigError
+from creative_rnn.training import distributed
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(preset="tiny", cell="lstm", hidden_size=16, embedding_size=8, num_layers=2,
@@ -157,7 +157,7 @@ def test_shards_cover_the_global_batch(startrek):
     """Documents: the ranks' shares make up the global batch and agree on its token count."""
     import numpy as np
 
-    from creative_rnn.data import DocumentBatches, StreamBatches
+    from creative_rnn.data.batches import DocumentBatches, StreamBatches
 
     rng = np.random.default_rng(0)
     docs = [rng.integers(3, 50, size=int(n)) for n in rng.integers(3, 40, size=30)]

@@ -7,9 +7,9 @@ import torch
 
 import creative_rnn as cr
 from creative_rnn.config import ModelConfig
+from creative_rnn.core.logits import temperature, top_k, top_p
 from creative_rnn.engine import EngineUnsupported, StepEngine, kernels, threads
 from creative_rnn.models import SequenceModel
-from creative_rnn.sampling import temperature, top_k, top_p
 
 V = 65
 

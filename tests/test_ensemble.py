@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 import creative_rnn as cr
 from creative_rnn import codecs
 from creative_rnn.codecs.ensemble import EnsembleError, pack, read_performances, unpack
+from creative_rnn.data.cache import prepare
 from creative_rnn.errors import CorpusError
 from creative_rnn.live import load_stepper
-from creative_rnn.train import prepare
 
 GESTURES = "gestures/metatone_gestures.jsonl"
 
@@ -175,7 +175,7 @@ def test_perform_answers_every_lead_within_range(gesture_run):
 
 
 def test_readers_of_an_ensemble_run(gesture_run):
-    from creative_rnn.evaluate import evaluate
+    from creative_rnn.training.evaluation import evaluate
 
     _, out, result = gesture_run
     row = evaluate(out)  # validation loss on output classes, no free-running samples

@@ -101,7 +101,7 @@ def test_graph_replay_equals_the_eager_chunk_on_a_gpu(greedy):
 
 def test_gpu_sampling_measurement_runs_its_two_paths_on_any_device():
     """The bench's GPU comparison, run tiny on the CPU: both paths make tokens."""
-    from creative_rnn.perf.sampling import measure_gpu
+    from creative_rnn.bench.sampling import measure_gpu
 
     rows = measure_gpu(torch.device("cpu"), streams=(1, 4), repeats=1, layers=1, hidden=16,
                        tokens=200)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from creative_rnn.perf.allocator import measure
+from creative_rnn.bench.allocator import measure
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux settings")
 

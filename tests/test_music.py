@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import creative_rnn as cr
-from creative_rnn.codecs.melody import NO_EVENT, NOTE_OFF, canonical, transpose_into
-from creative_rnn.codecs.midi_io import Note, read_midi, write_midi
+from creative_rnn.codecs.midi import render
+from creative_rnn.codecs.midi.io import Note, read_midi, write_midi
+from creative_rnn.codecs.midi.melody import NO_EVENT, NOTE_OFF, canonical, transpose_into
 from creative_rnn.errors import SamplingError
-from creative_rnn.music import render
 
 FAST = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -279,7 +279,7 @@ def melody_run(tmp_path_factory):
 
 
 def test_tiny_melody_model_beats_the_unigram_entropy(melody_run):
-    from creative_rnn.evaluate import validation_loss
+    from creative_rnn.training.evaluation import validation_loss
 
     metrics = [json.loads(x) for x in (melody_run / "metrics.jsonl").read_text().splitlines()]
     gen = cr.load(melody_run, device="cpu")
@@ -342,7 +342,7 @@ def test_prime_file_and_quality_rows(melody_run, tmp_path):
     (sample,) = gen.generate(prime, length=32, num=1, seed=1)
     assert sample[:len(prime)] == prime and len(sample) == len(prime) + 32
     assert all(48 <= v <= 84 for v in sample[len(prime):] if v < NOTE_OFF)  # range constraint
-    from creative_rnn.evaluate import quality_rows
+    from creative_rnn.training.evaluation import quality_rows
 
     rows = quality_rows(melody_run, num=2, length=64)
     assert set(rows) == {"generated", "corpus"}

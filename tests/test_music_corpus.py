@@ -12,9 +12,9 @@ import pytest
 from conftest import shared_file
 
 import creative_rnn as cr
-from creative_rnn import corpus_loader
-from creative_rnn.codecs.melody import NOTE_OFF, canonical
-from creative_rnn.codecs.midi_io import Note, midi_bytes
+from creative_rnn.codecs.midi.io import Note, midi_bytes
+from creative_rnn.codecs.midi.melody import NOTE_OFF, canonical
+from creative_rnn.corpora import parallel as corpus_loader
 from creative_rnn.errors import CorpusError
 
 

@@ -9,9 +9,9 @@ import torch
 
 import creative_rnn as cr
 from creative_rnn import reference
-from creative_rnn.checkpoint import load_run
 from creative_rnn.config import ModelConfig
 from creative_rnn.models import SequenceModel
+from creative_rnn.rundir import load_run
 
 CELLS = ["rnn", "gru", "lstm"]
 

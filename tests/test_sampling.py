@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import creative_rnn as cr
+from creative_rnn.core.logits import choose, top_k, top_p
 from creative_rnn.errors import SamplingError
-from creative_rnn.sampling import choose, top_k, top_p
 
 
 def test_top_k_keeps_exactly_k():

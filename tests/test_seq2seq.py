@@ -9,15 +9,23 @@ import pytest
 import torch
 
 from creative_rnn import codecs
-from creative_rnn.checkpoint import load_run
 from creative_rnn.cli import main
-from creative_rnn.config import ModelConfig
+from creative_rnn.config import ModelConfig, TaskOptions
 from creative_rnn.errors import CheckpointError, CorpusError, SamplingError, UserError
 from creative_rnn.models.seq2seq import Encoder, Seq2Seq
-from creative_rnn.tasks import Classifier, Responder, train_classify, train_seq2seq
-from creative_rnn.tasks.common import TaskOptions
-from creative_rnn.tasks.seq2seq import make_pairs
-from creative_rnn.train import train
+from creative_rnn.rundir import load_run
+from creative_rnn.sampling import Classifier, Responder
+from creative_rnn.training import train
+from creative_rnn.training.seq2seq import make_pairs
+
+
+def train_classify(corpus, out, **kw):
+    return train(corpus, out, task="classify", **kw)
+
+
+def train_seq2seq(corpus=None, out=None, **kw):
+    return train(corpus, out, task="seq2seq", **kw)
+
 
 ALPHABET = "abcdef"
 TINY = dict(cell="gru", num_layers=1, embedding_size=16, dropout=0.0, warmup_steps=20,
@@ -92,8 +100,8 @@ def test_respond_cli_and_run_directory(reverse_run, capsys):
     assert cfg["task"] == "seq2seq" and cfg["task_options"]["bidirectional"] is True
     with pytest.raises(CheckpointError, match="seq2seq run"):
         load_run(run)  # the language-model loader refuses it clearly
-    with pytest.raises(UserError, match="only language-model runs resume"):
-        train(resume=run)
+    with pytest.raises(UserError, match="only max_minutes, max_steps can change"):
+        train(resume=run, hidden_size=8)  # a seq2seq run resumes; its shape stays
 
 
 def _next_token_rows(n: int, seed: int) -> list[dict]:

@@ -3,7 +3,6 @@ damaged entry is rebuilt, and training from the memory map equals training from 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
@@ -18,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import creative_rnn as cr
-from creative_rnn import codecs, token_cache
-from creative_rnn.checkpoint import load_tensors
+from creative_rnn import codecs
 from creative_rnn.codecs import char_stream
 from creative_rnn.codecs.text import CharCodec, WordCodec
+from creative_rnn.core.tensors import load_tensors
+from creative_rnn.data import cache as token_cache
 from creative_rnn.errors import CheckpointError, CorpusError
-
-train_module = importlib.import_module("creative_rnn.train")  # the package's `train` is a function
+from creative_rnn.training.lm import ids_digest
 
 TEXT = ("ROMEO: But soft, what light through yonder window breaks?\n"
         "Ünïcödé — 🎉 漢字 e\u0301 naïve café\n\n"
@@ -86,7 +85,7 @@ def _outcome(sp: dict, use_cache: bool, **options):
         store, codec = (cached if use_cache else uncached)(sp, "char", **options)
     except CorpusError as e:
         return "error", str(e)
-    digest = store.digest or train_module._ids_digest(store)
+    digest = store.digest or ids_digest(store)
     return ("ok", store.ids.dtype, store.ids.tolist(), store.offsets.tolist(),
             codec.vocab.tokens, digest)
 
@@ -135,7 +134,7 @@ def test_digest_is_the_one_run_directories_record(tmp_path):
     store, _ = cached(spec(tmp_path / "a.txt"))
     fresh, _ = uncached(spec(tmp_path / "a.txt"))
     assert fresh.digest is None
-    assert store.digest == train_module._ids_digest(fresh)
+    assert store.digest == ids_digest(fresh)
 
 
 def test_real_file_streams_to_the_same_ids(startrek, monkeypatch):
@@ -159,7 +158,7 @@ def test_item_codecs_cache_the_same_ids(tmp_path, codec_name, documents, unit):
     fresh, fresh_codec = uncached(sp, codec_name)
     assert_same(store, fresh)
     assert codec.to_json() == fresh_codec.to_json()
-    assert store.digest == train_module._ids_digest(fresh)
+    assert store.digest == ids_digest(fresh)
     assert is_mapped(store.ids)
     if documents:  # <s> ... </s> around every document, as TokenStore.build frames them
         assert all(store.document(i)[0] == 1 and store.document(i)[-1] == 2
@@ -224,7 +223,7 @@ def test_resume_notices_a_changed_corpus(tmp_path, monkeypatch):
     cr.train(corpus=[str(f)], out=run, preset="tiny", hidden_size=16, max_steps=2,
              eval_every=2, checkpoint_every=2, progress_bar=False)
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["corpus_digest"] == train_module._ids_digest(uncached(spec(f))[0])
+    assert cfg["corpus_digest"] == ids_digest(uncached(spec(f))[0])
     with monkeypatch.context() as m:  # unchanged: resumes from the cache, no encoding
         forbid_encoding(m)
         cr.train(resume=run, max_steps=3, progress_bar=False)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn import checkpoint as ckpt
+from creative_rnn.core import tensors as ckpt
 from creative_rnn.errors import CheckpointError, ConfigError, CorpusError, UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_killed_mid_checkpoint_then_resumed_is_bit_identical(tmp_path, startrek,
     assert r.returncode == 0, r.stderr
     script = """
 import os, signal, sys
-import creative_rnn.checkpoint as c
+import creative_rnn.core.tensors as c
 from creative_rnn.cli import main
 real, calls = c.atomic_write_bytes, []
 def write(path, data):

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from creative_rnn.checkpoint import load_run
 from creative_rnn.cli import main
 from creative_rnn.config import ModelConfig
 from creative_rnn.models import SequenceModel
+from creative_rnn.rundir import load_run
 from creative_rnn.viz import activations, features, gradients
 from creative_rnn.viz.activation_page import write_page
 from creative_rnn.viz.curves import plot_runs

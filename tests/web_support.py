@@ -20,8 +20,8 @@ import uvicorn
 
 import creative_rnn as cr
 from creative_rnn import codecs
-from creative_rnn.checkpoint import atomic_write_bytes, atomic_write_text
 from creative_rnn.codecs.base import Codec
+from creative_rnn.core.files import atomic_write_bytes, atomic_write_text
 from creative_rnn.errors import CorpusError, SamplingError
 
 STEP_S = 0.125

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
-from .errors import ConfigError
+from .errors import ConfigError, SamplingError
 
 CELLS = ("rnn", "gru", "lstm")
 
@@ -101,8 +100,6 @@ class SampleConfig:
     seed: int | None = None
 
     def validate(self) -> None:
-        from .errors import SamplingError
-
         if self.length < 0:
             raise SamplingError(f"length must be 0 or more, got {self.length}")
         if self.num < 1:
@@ -115,6 +112,38 @@ class SampleConfig:
             raise SamplingError(f"top_k must be 0 (off) or positive, got {self.top_k}")
         if not 0.0 < self.top_p <= 1.0:
             raise SamplingError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+TASKS = ("lm", "classify", "seq2seq")
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """Keys only the classify/seq2seq tasks know; set them with ``--set`` like any other."""
+
+    bidirectional: bool = True  # encoders read both ways: the whole input is available
+    phrase_len: int = 0  # seq2seq: cut each item into phrases of N tokens (16 = a 4/4 bar of
+    #                      sixteenths); 0 = consecutive items are call and response
+
+    def validate(self) -> None:
+        if self.phrase_len < 0:
+            raise ConfigError(f"phrase_len must be 0 or more, got {self.phrase_len}")
+
+
+def split_task_options(task: str, overrides: dict[str, Any]) -> tuple[dict[str, Any],
+                                                                      TaskOptions]:
+    """Take the task keys out of ``--set``/keyword overrides (the rest go to ``resolve``).
+    A language model has no task keys: they stay in and ``resolve`` refuses them."""
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    rest = dict(overrides)
+    if task == "lm":
+        return rest, TaskOptions()
+    types = _types(TaskOptions)
+    mine = {k: _coerce(k, rest.pop(k), types[k]) for k in list(rest) if k in types}
+    opts = TaskOptions(**mine)
+    opts.validate()
+    return rest, opts
 
 
 # Presets: a user picks a size, not hyper-parameters. Values chosen by measurement

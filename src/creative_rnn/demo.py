@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 from . import codecs
-from .checkpoint import atomic_write_text
-from .sampling import load
-from .train import train
+from .core.files import atomic_write_text
+from .sampling.generator import load
+from .training.run import train
 
 
 def demo(out: str | Path = "creative-rnn-demo", minutes: float = 3.0, num: int = 10,

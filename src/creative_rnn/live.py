@@ -27,7 +27,9 @@ from typing import Any, TextIO
 import torch
 
 from . import sampling
+from .engine import EngineUnsupported, StepEngine
 from .errors import UserError
+from .rundir import load_run
 
 DEFAULT_OSC_PORT = 5005
 LEAD_ADDRESS = "/lead"  # incoming: the lead value(s) as OSC arguments
@@ -63,8 +65,6 @@ class Stepper:
         self.gen.manual_seed(seed if seed is not None else torch.seed() % 2**63)
         self.fast = None  # the compiled single step, when the model and device allow it
         if engine != "torch" and self.device.type == "cpu":
-            from .engine import EngineUnsupported, StepEngine
-
             try:
                 self.fast = StepEngine.from_model(self.model)
             except EngineUnsupported:
@@ -108,8 +108,6 @@ class Stepper:
 def load_stepper(run_dir: str | Path, last: bool = False, device: str = "cpu",
                  **options: Any) -> Stepper:
     """A Stepper for any language-model run directory (ensemble, melody, text, ...)."""
-    from .checkpoint import load_run
-
     model, codec, _ = load_run(run_dir, last=last, device=device)
     return Stepper(model, codec, device=device, **options)
 

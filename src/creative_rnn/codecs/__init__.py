@@ -1,11 +1,15 @@
-"""Codecs by name. A domain is one module here plus a ``register`` line."""
+"""Codecs by name. A domain is one module (or package) here plus its entry in the
+``register`` loop: text.py, ensemble.py, abc/, midi/ (melody, performance)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import CheckpointError, UserError
+from .abc import AbcCodec
 from .base import Codec
+from .ensemble import EnsembleCodec
+from .midi import MelodyCodec, PerformanceCodec
 from .text import CharCodec, WordCodec
 from .vocab import Vocabulary
 
@@ -17,22 +21,8 @@ def register(cls: type[Codec]) -> type[Codec]:
     return cls
 
 
-for _cls in (CharCodec, WordCodec):
+for _cls in (CharCodec, WordCodec, EnsembleCodec, MelodyCodec, PerformanceCodec, AbcCodec):
     register(_cls)
-
-from .ensemble import EnsembleCodec  # noqa: E402
-
-register(EnsembleCodec)
-
-from .melody import MelodyCodec  # noqa: E402
-from .performance import PerformanceCodec  # noqa: E402
-
-register(MelodyCodec)
-register(PerformanceCodec)
-
-from .abc import AbcCodec  # noqa: E402
-
-register(AbcCodec)
 
 
 def names() -> list[str]:

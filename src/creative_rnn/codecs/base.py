@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SamplingError
-from .vocab import Vocabulary
+from .vocab import NUM_SPECIAL, SPECIAL_IDS, Vocabulary
 
 
 class Codec:
@@ -22,7 +22,12 @@ class Codec:
     """
 
     name = ""
-    file_suffix = ".txt"
+    file_suffix = ".txt"  # the codec's own file format (what ``write`` makes)
+    formats: tuple[str, ...] = ()  # extra formats ``outputs`` can write ("mid", "wav", ...)
+    documents = False  # items are whole pieces: language models train on documents
+    is_music = False  # items are notes: ``notes`` gives them, outputs include piano rolls
+    items_per_file = False  # ``read_items`` gives several items per file (tunes, pieces);
+    # corpora read such codecs' files in worker processes and cache the items
     # True when a plain-text file's ids are its characters' ids one by one, so the token
     # cache may encode it in chunks (codecs/char_stream.py) instead of item by item
     streams_text = False
@@ -43,6 +48,17 @@ class Codec:
 
     def write(self, item: Any, path: str | Path) -> None:
         raise NotImplementedError
+
+    def read_items(self, path: str | Path) -> list[Any]:
+        """Every item of one file (``items_per_file`` codecs hold several)."""
+        return [self.read(path)]
+
+    def item_to_json(self, item: Any) -> Any:
+        """An item as plain JSON, for the corpus cache; items are JSON already here."""
+        return item
+
+    def item_from_json(self, data: Any) -> Any:
+        return data
 
     def render(self, item: Any) -> str:
         """A terminal-friendly view of an item."""
@@ -94,7 +110,7 @@ class Codec:
         """Ids to feed for one live step from the caller's values (``live.py``): here each
         value is one token of the vocabulary. ``previous`` is the model's last answer."""
         vocab = self._need_vocab()
-        missing = [v for v in values if v not in vocab.index or vocab.index[v] < 4]
+        missing = [v for v in values if v not in vocab.index or vocab.index[v] < NUM_SPECIAL]
         if missing or not values:
             raise SamplingError(f"not in the model's vocabulary: {' '.join(missing) or '(none)'}")
         return [vocab.index[v] for v in values]
@@ -105,7 +121,7 @@ class Codec:
 
     def live_never(self) -> list[int]:
         """Output ids never given as a live answer: the special tokens."""
-        return [0, 1, 2, 3]
+        return list(SPECIAL_IDS)
 
     # --- shared machinery ---------------------------------------------------------------
     def fit(self, items: Iterable[Any]) -> None:
@@ -141,11 +157,11 @@ class Codec:
     def decode(self, ids: Sequence[int]) -> Any:
         """Ids -> item. Special tokens are dropped."""
         vocab = self._need_vocab()
-        return self.detokenize([vocab.token(int(i)) for i in ids if int(i) >= 4])
+        return self.detokenize([vocab.token(int(i)) for i in ids if int(i) >= NUM_SPECIAL])
 
     def token_text(self, i: int) -> str:
         """The text of one token, for streaming to a terminal."""
-        return "" if i < 4 else self._need_vocab().token(i)
+        return "" if i < NUM_SPECIAL else self._need_vocab().token(i)
 
     @property
     def vocab_size(self) -> int:

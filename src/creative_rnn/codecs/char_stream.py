@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorpusError
-from .vocab import Vocabulary
+from .vocab import NUM_SPECIAL, Vocabulary
 
 CHUNK_BYTES = 2 << 20  # 2 MB of text: ~60 MB of transient arrays at worst, 512 reads per GB
 CODE_POINTS = 0x110000  # every Unicode code point; the lookup table is 4.4 MB
@@ -137,7 +137,7 @@ def lookup_table(vocab: Vocabulary) -> np.ndarray:
     """Code point -> id (-1 where the character is not in the vocabulary)."""
     table = np.full(CODE_POINTS, -1, dtype=np.int32)
     for i, token in enumerate(vocab.tokens):
-        if i >= 4 and len(token) == 1:  # ids 0-3 are the special tokens
+        if i >= NUM_SPECIAL and len(token) == 1:
             table[ord(token)] = i
     return table
 

@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.files import atomic_write_text
 from ..errors import CorpusError, UserError
 from .base import Codec
-from .vocab import Vocabulary
+from .vocab import NUM_SPECIAL, Vocabulary
 
-SPECIALS = 4  # <pad> <s> </s> <unk>: input ids start after them
 IGNORE = -100  # matches data.IGNORE: a target cross-entropy skips
 
 Performance = list[list[int]]
@@ -138,7 +138,7 @@ class EnsembleCodec(Codec):
                 not all(0 <= i < performers for i in lead + predict):
             raise EnsembleError(f"lead {lead} and predict {predict} must be distinct, non-empty "
                                 f"sets of performer indices in 0..{performers - 1}")
-        if classes ** (len(lead) + len(predict)) > 2**31 - SPECIALS:
+        if classes ** (len(lead) + len(predict)) > 2**31 - NUM_SPECIAL:
             raise EnsembleError("too many input classes: use fewer performers or classes")
         super().__init__(performers=performers, classes=classes, lead=lead, predict=predict,
                          augment=bool(augment), where=where)
@@ -161,8 +161,6 @@ class EnsembleCodec(Codec):
         return perfs
 
     def write(self, item: Sequence[Performance], path: str | Path) -> None:
-        from ..checkpoint import atomic_write_text
-
         atomic_write_text(path, "".join(json.dumps({"gestures": p}) + "\n" for p in item))
 
     def render(self, item: Sequence[Performance]) -> str:
@@ -185,15 +183,15 @@ class EnsembleCodec(Codec):
         ids = []
         for step in [*perf, None]:
             lead = [step[i] for i in self.lead] if step is not None else [0] * len(self.lead)
-            ids.append(SPECIALS + pack(lead + prev, self.k))
+            ids.append(NUM_SPECIAL + pack(lead + prev, self.k))
             if step is not None:
                 prev = [step[i] for i in self.predict]
         return ids
 
     def decode_performance(self, ids: Sequence[int]) -> Performance:
         """Inverse of ``encode_performance``: steps of ``lead + predict`` values."""
-        digits = [unpack(int(i) - SPECIALS, self.n_in, self.k) for i in ids
-                  if int(i) >= SPECIALS]
+        digits = [unpack(int(i) - NUM_SPECIAL, self.n_in, self.k) for i in ids
+                  if int(i) >= NUM_SPECIAL]
         nl = len(self.lead)
         return [d[:nl] + nxt[nl:] for d, nxt in zip(digits, digits[1:])]
 
@@ -222,13 +220,13 @@ class EnsembleCodec(Codec):
         return [self.decode_performance(ids)]
 
     def token_text(self, i: int) -> str:
-        if i < SPECIALS:
+        if i < NUM_SPECIAL:
             return ""
-        return " ".join(map(str, unpack(i - SPECIALS, self.n_in, self.k))) + "\n"
+        return " ".join(map(str, unpack(i - NUM_SPECIAL, self.n_in, self.k))) + "\n"
 
     @property
     def vocab_size(self) -> int:
-        return SPECIALS + self.k**self.n_in
+        return NUM_SPECIAL + self.k**self.n_in
 
     @property
     def output_size(self) -> int:
@@ -239,7 +237,7 @@ class EnsembleCodec(Codec):
         codes = np.arange(self.k**self.n_in)
         # the predicted values are the high digits: code // k^len(lead) is exactly their code
         targets = codes // self.k ** len(self.lead)
-        return np.concatenate([np.full(SPECIALS, IGNORE), targets]).astype(np.int64)
+        return np.concatenate([np.full(NUM_SPECIAL, IGNORE), targets]).astype(np.int64)
 
     # --- live call-and-response ---------------------------------------------------------
     def live_input(self, values: Sequence[str], previous: Sequence[Any] | None) -> list[int]:
@@ -251,7 +249,7 @@ class EnsembleCodec(Codec):
             raise EnsembleError(f"lead values must be integers 0..{self.k - 1}, "
                                 f"got {' '.join(map(str, values))}") from None
         prev = [int(v) for v in previous] if previous else [0] * self.n_out
-        return [SPECIALS + pack(lead + prev, self.k)]
+        return [NUM_SPECIAL + pack(lead + prev, self.k)]
 
     def live_output(self, output_id: int) -> list[int]:
         return unpack(int(output_id), self.n_out, self.k)

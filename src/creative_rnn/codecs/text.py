@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.files import atomic_write_text
 from ..errors import CorpusError
 from .base import Codec
-from .vocab import Vocabulary
+from .vocab import NUM_SPECIAL, Vocabulary
 
 
 def read_text(path: str | Path, encoding: str = "utf-8") -> str:
@@ -50,8 +51,6 @@ class TextCodec(Codec):
         return read_text(path, self.options.get("encoding", "utf-8"))
 
     def write(self, item: str, path: str | Path) -> None:
-        from ..checkpoint import atomic_write_text
-
         atomic_write_text(path, item)
 
     def detokenize(self, tokens: Sequence[str]) -> str:
@@ -73,7 +72,7 @@ class CharCodec(TextCodec):
         return list(item)
 
     def check_vocab(self) -> None:
-        n = len(self.vocab) - 4
+        n = len(self.vocab) - NUM_SPECIAL
         if n > self.options["max_vocab"]:
             raise CorpusError(
                 f"the corpus has {n} distinct characters (limit {self.options['max_vocab']}): "

@@ -6,6 +6,10 @@ from collections.abc import Iterable, Sequence
 
 PAD, BOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)
+# their ids, the same in every vocabulary; padding is 0
+PAD_ID, BOS_ID, EOS_ID, UNK_ID = range(4)
+SPECIAL_IDS = (PAD_ID, BOS_ID, EOS_ID, UNK_ID)
+NUM_SPECIAL = len(SPECIALS)  # the first id of a real token
 
 
 class Vocabulary:
@@ -22,10 +26,10 @@ class Vocabulary:
         """Vocabulary of the distinct tokens seen, sorted so the ids do not depend on file order."""
         return cls(sorted(set(tokens)))
 
-    pad = property(lambda self: 0)
-    bos = property(lambda self: 1)
-    eos = property(lambda self: 2)
-    unk = property(lambda self: 3)
+    pad = property(lambda self: PAD_ID)
+    bos = property(lambda self: BOS_ID)
+    eos = property(lambda self: EOS_ID)
+    unk = property(lambda self: UNK_ID)
 
     def __len__(self) -> int:
         return len(self.tokens)

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 import torch
 
-from ..sampling import top_k as top_k_filter
-from ..sampling import top_p as top_p_filter
+from ..core.logits import top_k as top_k_filter
+from ..core.logits import top_p as top_p_filter
 
 
 class GraphSampler:

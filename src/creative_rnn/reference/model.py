@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..codecs import Codec
+from ..rundir import load_run
 from . import gru, lstm, rnn
 
 CELLS = {"rnn": rnn, "gru": gru, "lstm": lstm}
@@ -152,7 +153,5 @@ def torch_grads(ref: ReferenceModel, grads: dict[str, np.ndarray]) -> dict[str, 
 
 def load(run_dir: str | Path, last: bool = False) -> tuple[ReferenceModel, Codec]:
     """(reference model, codec) from a run directory: the same weights the torch model uses."""
-    from ..checkpoint import load_run
-
     model, codec, _ = load_run(run_dir, last=last, device="cpu")
     return from_torch(model), codec

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import atomic_write_text, load_run
+from ..core.files import atomic_write_text
 from ..errors import UserError
+from ..rundir import load_run
 from .activations import collect, keys_for
 from .features import correlations, features, ranking
 

@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from ..checkpoint import atomic_write_bytes
+from ..core.files import atomic_write_bytes
 from ..errors import CheckpointError
 
 

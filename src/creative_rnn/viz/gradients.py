@@ -21,10 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoint import load_run
+from ..config import TrainConfig, from_dict
+from ..data.cache import prepare
 from ..errors import UserError
 from ..models import SequenceModel
 from ..reference import from_torch
+from ..rundir import load_run
 from .curves import save_png
 
 
@@ -57,9 +59,6 @@ def decay_rate(norms: np.ndarray) -> float:
 def windows_from_run(run_dir: str | Path, length: int, count: int, seed: int = 0,
                      codec=None, text: str | Path | None = None) -> np.ndarray:
     """``count`` windows of ``length`` + 1 ids from ``text`` or the run's validation data."""
-    from ..config import TrainConfig, from_dict
-    from ..train import prepare
-
     if text is not None:
         if not Path(text).is_file():
             raise UserError(f"{text} does not exist; give --text a file in the run's kind of data")

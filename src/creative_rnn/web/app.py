@@ -8,7 +8,6 @@ request ever names a file path. Every answer is JSON or a stream of server-sent 
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 import threading
@@ -26,7 +25,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import UserError
-from ..sampling import Generator, load
+from ..sampling.generator import Generator, load
+from ..viz.activations import collect, keys_for
+from . import training
+from .events import sse
 from .guard import (
     ApiError,
     BodyLimit,
@@ -43,35 +45,22 @@ STATIC = Path(__file__).parent / "static"
 CHUNK_SECONDS = 0.03  # tokens made within this long go out as one event: smooth, not chatty
 
 
-def sse(event: str, data: Any) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
 class Model:
     """One served run: its Generator and what the page needs to know about it."""
 
     def __init__(self, name: str, run: Path, gen: Generator):
         self.name, self.run, self.gen = name, run, gen
-        self.music = _is_music(gen)
+        self.music = gen.codec.is_music
         cfg = gen.config.get("model", {})
         suffix = gen.codec.file_suffix.lstrip(".")
-        self.formats = [suffix] + [f for f in ("mid", "wav") if self.music and f != suffix]
+        self.formats = [suffix] + [f for f in ("mid", "wav") if f in gen.codec.formats
+                                   and f != suffix]
         self.info = {
             "name": name, "codec": gen.codec.name, "documents": gen.documents,
             "music": self.music, "cell": cfg.get("cell"), "layers": cfg.get("num_layers"),
             "hidden": cfg.get("hidden_size"), "vocab": gen.codec.vocab_size,
             "formats": self.formats,
         }
-
-
-def _is_music(gen: Generator) -> bool:
-    try:
-        return gen.codec.notes(gen.codec.decode([])) is not None
-    except Exception:  # a codec that cannot decode nothing: ask it with one real token
-        try:
-            return gen.codec.notes(gen.codec.decode([4])) is not None
-        except Exception:
-            return False
 
 
 class Studio:
@@ -235,8 +224,6 @@ def _check_ids(ids: list, m: Model) -> list[int]:
 async def activations(request: Request) -> Response:
     """POST {model, ids} -> {tokens, keys, layers, hidden, total_steps,
     values: {key: [layer][t][unit]}}: the first steps that fit the size limit."""
-    from ..viz.activations import collect, keys_for
-
     studio: Studio = request.app.state.studio
     spec = {"model": (str, ..., None, 200), "ids": (list, ..., 1, 20_000)}
     req = fields(await json_body(request), spec)
@@ -281,8 +268,6 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
     """The studio serving ``runs`` (run directories). With ``runs_dir`` the page can also train
     new runs there (the same layout ``creative-rnn train --out`` makes). Raises a UserError
     naming the run when one cannot be loaded."""
-    from . import training
-
     limits = limits or Limits()
     studio = Studio(runs, runs_dir, limits, device)
     routes = [

@@ -23,7 +23,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import codecs, corpora
+from ..core.files import atomic_write_bytes
 from ..errors import UserError
+from ..sampling.generator import load
+from ..training.run import train
+from .events import sse
 from .guard import ApiError, Busy, log_internal
 
 UPLOAD_PATH = "/api/train"
@@ -158,7 +162,6 @@ async def _prepare(request: Request, form, studio) -> tuple[Job, str]:
         suffix = Path(shown).suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}",
                                                              Path(shown).suffix.lower()) else ""
         path = studio.runs_dir / "uploads" / name / f"corpus{suffix}"
-        from ..checkpoint import atomic_write_bytes
 
         atomic_write_bytes(path, data)
         source = str(path)
@@ -196,8 +199,6 @@ def _validate(source: str, codec, documents: bool) -> None:
 
 
 def _train(job: Job, studio) -> None:
-    from ..train import train
-
     spec = job.spec
     steps = spec["max_steps"]
     # a validation point (and a sample) at least every 100 steps so the page has news; the
@@ -233,8 +234,6 @@ async def events(request: Request) -> Response:
 
 
 async def _follow(request: Request, job: Job):
-    from .app import sse
-
     sent_rows, sent_samples, last_status = 0, 0, None
     while True:
         finished = job.finished  # read first: what follows is then complete
@@ -276,8 +275,6 @@ def _rows(path: Path) -> list[dict]:
 
 def _sample(job: Job, step: int) -> None:
     """A short sample from the run's best weights so far, once per validation step."""
-    from ..sampling import load
-
     with job.lock:
         if step in job.sampled:
             return

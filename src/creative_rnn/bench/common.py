@@ -1,0 +1,69 @@
+"""Shared pieces of the measurements: the machine, the device, a timer and a test corpus."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from ..corpora import shakespeare_file
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:  # platform.processor() is empty on most Linux systems; /proc names the model
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cpus, torch {torch.__version__}"
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def sync(device: torch.device) -> None:
+    """Wait for queued GPU work so a timer sees it; a no-op on the CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Timer:
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def __enter__(self) -> Timer:
+        sync(self.device)
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sync(self.device)
+        self.seconds = time.perf_counter() - self.t0
+
+
+def shakespeare_path() -> Path:
+    """The tiny-shakespeare text: the repository's shared copy when present, else the cached
+    (or downloaded) corpus."""
+    shared = Path(__file__).resolve().parents[4] / "shared" / "data" / "text"
+    local = shared / "tiny-shakespeare.txt"
+    return local if local.is_file() else shakespeare_file()
+
+
+def logged_tokens_per_second(run_dir: Path) -> float:
+    """Training tokens/s of a run, from its first logged step to its last (start-up is
+    excluded; logging, clipping and checkpoints count)."""
+    import json
+
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rows = [r for r in rows if "train_loss" in r]
+    first, last = rows[0], rows[-1]
+    return (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"])

@@ -1,0 +1,114 @@
+"""``creative-rnn demo``, ``corpus`` and ``train``: from material to a trained run."""
+
+from __future__ import annotations
+
+from .. import codecs, corpora
+from ..codecs.vocab import NUM_SPECIAL
+from ..config import parse_set
+from ..demo import demo
+from ..errors import UserError
+from ..training import train
+from ..training.distributed import is_main
+from .options import named_options, parse_codec_options
+
+
+def add_commands(sub) -> dict:
+    d = sub.add_parser("demo", help="train on built-in folk tunes for a few minutes, write tunes")
+    d.add_argument("--out", default="creative-rnn-demo")
+    d.add_argument("--minutes", type=float, default=3.0)
+    d.add_argument("--seed", type=int, default=1)
+
+    c = sub.add_parser("corpus", help="size, vocabulary and a sample of a corpus")
+    c.add_argument("source", nargs="+", metavar="NAME|PATH")
+    c.add_argument("--codec", default="char")
+    c.add_argument("--documents", action="store_true")
+    c.add_argument("--unit", default="line", choices=["line", "paragraph", "file"])
+    c.add_argument("--encoding", default="utf-8")
+    c.add_argument("--shakespeare-file", help="local copy of tiny-shakespeare")
+
+    t = sub.add_parser("train", help="train a model (or --resume one)")
+    t.add_argument("corpus", nargs="*", metavar="CORPUS",
+                   help="files, folders, globs or names: folk, python, shakespeare")
+    t.add_argument("--out", help="run directory to create")
+    t.add_argument("--resume", metavar="RUN", help="continue RUN in place")
+    t.add_argument("--codec", default="char")
+    t.add_argument("--documents", action="store_true",
+                   help="train on whole items framed by start/end tokens")
+    t.add_argument("--unit", default="line", choices=["line", "paragraph", "file"],
+                   help="in documents mode: one item per line, per paragraph or per file")
+    t.add_argument("--preset", choices=["tiny", "small", "medium", "large"])
+    t.add_argument("--config", metavar="FILE", help="TOML or JSON file of config keys")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    t.add_argument("--max-steps", type=int)
+    t.add_argument("--max-minutes", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=["cpu", "cuda", "auto"])
+    t.add_argument("--task", default="lm", choices=["lm", "classify", "seq2seq"],
+                   help="lm: next token; classify: labels/tags (JSONL); seq2seq: call -> response")
+    t.add_argument("--codec-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="codec option, value as JSON (ensemble: performers=2, lead=[0], "
+                        "augment=true)")
+    t.add_argument("--encoding", default="utf-8", help="text encoding of the corpus files")
+    t.add_argument("--max-vocab", type=int, help="largest vocabulary the codec accepts")
+    t.add_argument("--shakespeare-file", help="local copy of tiny-shakespeare")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    return {"demo": cmd_demo, "corpus": cmd_corpus, "train": cmd_train}
+
+
+def cmd_demo(args) -> None:
+    demo(out=args.out, minutes=args.minutes, seed=args.seed)
+
+
+def cmd_corpus(args) -> None:
+    codec = codecs.get(args.codec, encoding=args.encoding) if args.codec in ("char", "word") \
+        else codecs.get(args.codec)
+    corpus = corpora.load(args.source, codec, documents=args.documents, unit=args.unit,
+                          **named_options(args))
+    codec.fit(corpus.items)
+    n_tokens = sum(len(codec.tokenize(item)) for item in corpus.items)
+    print(f"files: {len(corpus.sources)}   items: {len(corpus.items)}   tokens: {n_tokens:,}"
+          f"   vocabulary: {codec.vocab_size - NUM_SPECIAL} (+{NUM_SPECIAL} special)")
+    if corpus.skipped:
+        print(f"skipped {len(corpus.skipped)} unreadable file(s):")
+        for note in corpus.skipped:
+            print(f"  {note}")
+    shown = codec.vocab.tokens[NUM_SPECIAL:64]
+    more = " ..." if codec.vocab_size > 64 else ""
+    print("vocabulary:", " ".join(repr(t)[1:-1] for t in shown) + more)
+    sample = codec.render(corpus.items[0])
+    print("sample:\n" + sample[:400] + ("..." if len(sample) > 400 else ""))
+
+
+def cmd_train(args) -> None:
+    overrides: dict = parse_set(args.set)
+    for flag, key in (("max_steps", "max_steps"), ("max_minutes", "max_minutes"),
+                      ("seed", "seed"), ("device", "device")):
+        if getattr(args, flag) is not None:
+            overrides[key] = getattr(args, flag)
+    if args.resume:
+        if args.corpus or args.out:
+            raise UserError("--resume RUN takes its corpus and config from RUN; "
+                            "drop the corpus and --out")
+        result = train(resume=args.resume, progress_bar=not args.quiet, **overrides)
+    else:
+        if not args.corpus or not args.out:
+            raise UserError("train needs a corpus and --out RUN, e.g. "
+                            "creative-rnn train text.txt --out runs/mine")
+        codec = args.codec
+        if args.codec_opt:  # options other than the text codecs' own flags
+            codec = codecs.get(args.codec, **parse_codec_options(args.codec_opt))
+        result = train(corpus=args.corpus, out=args.out, codec=codec, preset=args.preset,
+                       config=args.config, documents=args.documents or None, unit=args.unit,
+                       encoding=args.encoding, max_vocab=args.max_vocab,
+                       named_options=named_options(args), progress_bar=not args.quiet,
+                       task=args.task,
+                       **overrides)
+    if not is_main():  # torchrun: rank 0 speaks for the run
+        return
+    val = f"{result.val_loss:.4f}" if result.val_loss is not None else "-"
+    best = f"{result.best_val_loss:.4f}" if result.best_val_loss is not None else "-"
+    print(f"stopped ({result.stopped}) at step {result.step}: validation loss {val} nats/token,"
+          f" best {best}")
+    use = {"seq2seq": "respond", "classify": "classify"}.get(getattr(args, "task", "lm"),
+                                                              "sample")
+    print(f"run directory: {result.path}   {use}: creative-rnn {use} {result.path}")

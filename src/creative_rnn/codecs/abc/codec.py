@@ -1,0 +1,378 @@
+"""The ABC codec (FolkRNN): one folk tune in ABC notation is one document of musical tokens.
+
+Tokens come from our own tokenizer (``abc_tokens``); music21 is used for what it is good
+at: key signatures and modes, reading ABC back as a score (the quality check, MIDI and
+MusicXML output, note lists for piano rolls). Options:
+
+* ``transpose_to_c``: every tune moved to tonic C with its mode kept (``K:Cmaj``,
+  ``K:Cdor``, ...), as FolkRNN did, so the model learns one key per mode;
+* ``augment_transpositions``: N extra copies of every tune read from a corpus, moved into
+  other keys (by +2, -2, +5, -5, ... semitones). The copies are made when the corpus is read,
+  so training never knows; note that copies of one tune can land in both the training
+  and the validation split, so compare validation losses only between equally augmented runs;
+* ``keep_titles``: keep T: (title), R: (rhythm), C: and O: headers, one token per character.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ...core.files import atomic_write_bytes, atomic_write_text
+from ...errors import ConfigError, SamplingError
+from ..base import Codec
+from ..midi import render as midi_render
+from ..midi.render import default_music_formats
+from ..vocab import NUM_SPECIAL
+from .bars import BarState, bars, complete_share, durations_of, token_class
+from .pitch import by_semitones, midi_pitches, to_tonic_c
+from .tokens import AbcError, detokenize_tune, is_bar, is_header, is_text, tokenize_tune
+
+SHIFTS = (2, -2, 5, -5, 3, -3, 4, -4, 1, -1, 6)  # augmentation order: near keys first
+PARSE_CHECK_MAX = 100  # tunes checked with music21 per quality row (about 20 ms each)
+HISTOGRAM_MAX = 2000  # tunes in a pitch-class histogram
+SUFFIXES = (".abc",)
+
+
+def split_tunes(text: str) -> list[str]:
+    """A book of tunes -> one string per tune (each starts at an ``X:`` line)."""
+    parts = re.split(r"\n(?=[ \t]*X:)", "\n" + text)
+    tunes = [p.strip("\n") for p in parts if p.lstrip().startswith("X:")]
+    return tunes or ([text] if text.strip() else [])
+
+
+def _title(tune: str) -> str:
+    number = re.search(r"^\s*X:\s*(\S*)", tune, re.M)
+    title = re.search(r"^\s*T:\s*(.*)$", tune, re.M)
+    return f"X:{number.group(1) if number else '?'}" + (f" {title.group(1).strip()!r}"
+                                                      if title else "")
+
+
+class AbcCodec(Codec):
+    """Folk tunes in ABC as FolkRNN-style tokens. Item: one tune as a string of ABC."""
+
+    name = "abc"
+    file_suffix = ".abc"
+    formats = ("mid", "musicxml", "wav", "png")
+    is_music = True
+    items_per_file = True
+    documents = True  # each tune is one document: training defaults to documents mode
+
+    def __init__(self, transpose_to_c: bool = False, augment_transpositions: int = 0,
+                 keep_titles: bool = False):
+        if not 0 <= int(augment_transpositions) <= len(SHIFTS):
+            raise ConfigError(f"augment_transpositions must be 0..{len(SHIFTS)}")
+        if transpose_to_c and augment_transpositions:
+            raise ConfigError("transpose_to_c moves every tune to C, which undoes "
+                              "augment_transpositions; choose one")
+        super().__init__(transpose_to_c=bool(transpose_to_c),
+                         augment_transpositions=int(augment_transpositions),
+                         keep_titles=bool(keep_titles))
+
+    # --- tokens ------------------------------------------------------------------------
+    def tokenize(self, item: str) -> list[str]:
+        if not isinstance(item, str):
+            raise AbcError(f"an ABC item is a string of ABC text, not {type(item).__name__}")
+        tokens = tokenize_tune(split_tunes(item)[0] if "X:" in item else item,
+                               keep_titles=self.options["keep_titles"])
+        return to_tonic_c(tokens) if self.options["transpose_to_c"] else tokens
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        return detokenize_tune(tokens)
+
+    def render(self, item: str) -> str:
+        return item.replace("\\n", "\n")  # a --prime typed with \n for line breaks
+
+    def token_text(self, i: int) -> str:
+        """Streaming view: headers on their own lines, spaced bar lines."""
+        t = super().token_text(i)
+        if t.startswith("@"):
+            return t[1:]
+        if is_header(t) or is_text(t):
+            return ("\n" if t[0] in "MLK" else "") + t + ("\n" if t[0] == "K" else "")
+        return f" {t} " if is_bar(t) else t
+
+    # --- files -------------------------------------------------------------------------
+    def _text(self, path: str | Path) -> str:
+        p = Path(path)
+        if p.suffix.lower() not in SUFFIXES:
+            raise AbcError(f"{p}: unsupported file type {p.suffix or '(none)'} for the abc "
+                           "codec; give .abc files")
+        try:
+            raw = p.read_bytes()
+        except OSError as e:
+            raise AbcError(f"cannot read {p}: {e.strerror}") from None
+        if b"\x00" in raw:
+            raise AbcError(f"{p} looks binary (NUL byte), not ABC text")
+        try:
+            return raw.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:  # older tune books are Latin-1
+            return raw.decode("latin-1")
+
+    def read(self, path: str | Path) -> str:
+        """The first tune of an ABC file (or the fragment it holds), e.g. for --prime-file."""
+        tunes = split_tunes(self._text(path))
+        if not tunes:
+            raise AbcError(f"{path} holds no ABC")
+        return tunes[0]
+
+    def read_items(self, path: str | Path) -> list[str]:
+        """Every readable tune of a file (plus its transposed copies when augmenting).
+
+        A tune is kept only if it tokenizes; the others are skipped with one warning per file
+        naming the file, how many and why. The corpus loader times each file."""
+        tunes, bad = [], []
+        for tune in split_tunes(self._text(path)):
+            try:
+                tokens = self.tokenize(tune)
+            except AbcError as e:
+                bad.append(f"{_title(tune)}: {e}")
+                continue
+            tunes.append(tune)
+            for shift in SHIFTS[: self.options["augment_transpositions"]]:
+                try:
+                    tunes.append(detokenize_tune(by_semitones(tokens, shift)))
+                except AbcError:
+                    pass  # a key with no clean spelling: one copy fewer
+        if bad and tunes:  # (a file with none is skipped whole, with the first reason)
+            print(f"warning: {path}: skipped {len(bad)} of {len(bad) + len(tunes)} tune(s), "
+                  f"e.g. {bad[0]}", file=sys.stderr)
+        if not tunes:
+            raise AbcError(f"{path}: no readable tune ({bad[0] if bad else 'no X: lines'})")
+        return tunes
+
+    def write(self, item: str, path: str | Path) -> None:
+        atomic_write_text(path, item.rstrip("\n") + "\n")
+
+    # --- music21 -----------------------------------------------------------------------
+    def score(self, item: str):
+        """The tune as a music21 score (repeats as written)."""
+        from music21 import converter, tie
+
+        try:
+            s = converter.parse(item, format="abc")
+        except Exception as e:  # music21 raises many types for bad ABC
+            raise AbcError(f"music21 cannot read this tune ({type(e).__name__}: {e})") from None
+        notes = list(s.flatten().notes)
+        for a, b in zip(notes, notes[1:]):
+            if a.tie is not None and {p.midi for p in a.pitches} != {p.midi for p in b.pitches}:
+                # "g3-a" is a slur in old books; as a tie, MIDI would play g for both
+                a.tie = None if a.tie.type == "start" else tie.Tie("stop")
+                if b.tie is not None:
+                    b.tie = None if b.tie.type == "stop" else tie.Tie("start")
+        return s
+
+    def default_formats(self) -> list[str]:
+        return default_music_formats()
+
+    def outputs(self, item: str, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
+        """``.abc`` and ``.mid`` always; ``musicxml``, ``wav`` and ``png`` on request."""
+        unknown = [f for f in formats if f not in ("abc", "mid", "musicxml", "wav", "png")]
+        if unknown:
+            raise SamplingError(f"the abc codec cannot write {', '.join(unknown)}; "
+                                "choose from mid, musicxml, wav, png")
+        paths = [Path(f"{stem}.abc")]
+        self.write(item, paths[0])
+        try:
+            s, data = self._midi(item)
+        except AbcError as e:
+            print(f"note: no MIDI for {paths[0]}: {e}")
+            return paths
+        mid = Path(f"{stem}.mid")
+        atomic_write_bytes(mid, data)
+        paths.append(mid)
+        if "musicxml" in formats:
+            from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+            xml = Path(f"{stem}.musicxml")
+            try:
+                atomic_write_bytes(xml, GeneralObjectExporter(s).parse())
+                paths.append(xml)
+            except Exception as e:  # music21's exporter refuses some odd generated scores
+                print(f"note: no MusicXML for {paths[0]}: {type(e).__name__}: {e}")
+        if "wav" in formats or "png" in formats:
+            paths += self._rendered(item, mid, stem, formats)
+        return paths
+
+    def _midi(self, item: str):
+        """(score, MIDI bytes). music21 plays repeats out in MIDI and refuses repeats it finds
+        badly formed, so a tune it refuses is tried once more played straight through."""
+        from music21.midi.translate import streamToMidiFile
+
+        last: Exception | None = None
+        for text in (item, _without_repeats(item)):
+            try:
+                s = self.score(text)
+                return s, streamToMidiFile(s).writestr()
+            except Exception as e:  # music21 raises many kinds for odd (generated) scores
+                last = e
+        raise AbcError(f"music21 cannot make MIDI of it ({type(last).__name__}: {last})")
+
+    def _rendered(self, item: str, mid: Path, stem: str | Path, formats: Sequence[str]
+                  ) -> list[Path]:
+        out = []
+        if "wav" in formats:
+            out.append(Path(midi_render.render_wav(mid, Path(f"{stem}.wav"))))
+        if "png" in formats:
+            midi_render.piano_roll_png(self.notes(item) or [], Path(f"{stem}.png"))
+            out.append(Path(f"{stem}.png"))
+        return out
+
+    def notes(self, item: str, qpm: float = 120.0) -> list[tuple[int, float, float, int]]:
+        """(MIDI pitch, start s, end s, velocity) per sounding note, ties joined, at
+        ``qpm`` quarter notes a minute (ABC tempo marks are not kept)."""
+        sec = 60.0 / qpm
+        out: list[tuple[int, float, float, int]] = []
+        open_ties: dict[int, int] = {}  # pitch -> index in out of a note tied onwards
+        for n in self.score(item).flatten().notes:
+            if n.duration.isGrace or n.quarterLength == 0:
+                continue
+            start, end = float(n.offset) * sec, float(n.offset + n.quarterLength) * sec
+            tied_on = n.tie is not None and n.tie.type in ("start", "continue")
+            for p in n.pitches:
+                j = open_ties.pop(p.midi, None)
+                # a tie joins two notes of one pitch only; O'Neill's books also write
+                # "g3-a" for a slur, which music21 reads as a tie: those stay two notes
+                if j is not None and abs(out[j][2] - start) < 1e-9:
+                    out[j] = (p.midi, out[j][1], end, 80)
+                else:
+                    j = len(out)
+                    out.append((p.midi, start, end, 80))
+                if tied_on:
+                    open_ties[p.midi] = j
+        return out
+
+    # --- quality -----------------------------------------------------------------------
+    def parses(self, item: str) -> bool:
+        """music21's own ABC parser (not ours) reads it, finds notes, and has no warning
+        (music21 guesses past some errors, e.g. an accidental with no note, and says so)."""
+        said = io.StringIO()
+        try:
+            with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
+                found = len(self.score(item).flatten().notes) > 0
+        except AbcError:
+            return False
+        return found and "WARNING" not in said.getvalue()
+
+    def quality(self, items: Sequence[str], reference: Sequence[str] | None = None
+                ) -> dict[str, float]:
+        """Share parsing in music21, share of complete bars, pitch-class histogram distance
+        (total variation, 0..1) to ``reference``, notes per bar, notes per tune."""
+        if not items:
+            return {}
+        rng = random.Random(0)  # the same subsample every time
+        check = list(items) if len(items) <= PARSE_CHECK_MAX else rng.sample(list(items),
+                                                                             PARSE_CHECK_MAX)
+        tokens = _tokens_of(self, items)
+        all_bars = [b for t in tokens for b in bars(t)]
+        row = {
+            "parse_share": sum(self.parses(i) for i in check) / len(check),
+            "bars_complete": complete_share(tokens),
+            "pc_distance": None,
+            "notes_per_bar": (sum(b.notes for b in all_bars) / len(all_bars)) if all_bars
+            else None,
+            "mean_notes": (sum(sum(b.notes for b in bars(t)) for t in tokens) / len(tokens))
+            if tokens else None,
+        }
+        if reference:
+            ref = list(reference)
+            if len(ref) > HISTOGRAM_MAX:
+                ref = random.Random(0).sample(ref, HISTOGRAM_MAX)
+            row["pc_distance"] = _tv(_histogram(tokens), _histogram(_tokens_of(self, ref)))
+        return row
+
+    # --- sampling ----------------------------------------------------------------------
+    def logits_processors(self, complete_bars: bool = False, **others: Any) -> list:
+        procs = super().logits_processors(**others)  # refuses constraints we do not know
+        if complete_bars:
+            procs.append(CompleteBars(self._need_vocab().tokens))
+        return procs
+
+
+def _without_repeats(item: str) -> str:
+    """The tune with repeat signs made plain bar lines and ending marks dropped."""
+    try:
+        tokens = tokenize_tune(item, keep_titles=True)
+    except AbcError:
+        return item
+    plain = {":|": "|", "|:": "|", "::": "|"}
+    return detokenize_tune([plain.get(t, t) for t in tokens
+                            if not (t.startswith("[") and t[1:2].isdigit())])
+
+
+def _tokens_of(codec: AbcCodec, items: Sequence[str]) -> list[list[str]]:
+    out = []
+    for item in items:
+        try:
+            out.append(codec.tokenize(item))
+        except AbcError:
+            pass  # counted by parse_share; no bars or pitches to measure
+    return out
+
+
+def _histogram(tunes: Sequence[Sequence[str]]) -> list[float]:
+    counts = [0] * 12
+    for t in tunes:
+        for p in midi_pitches(t):
+            counts[p % 12] += 1
+    total = sum(counts) or 1
+    return [c / total for c in counts]
+
+
+def _tv(p: Sequence[float], q: Sequence[float]) -> float:
+    return 0.5 * sum(abs(a - b) for a, b in zip(p, q))
+
+
+class CompleteBars:
+    """Logit processor: forbid every token that would break the current bar.
+
+    Called with logits ``(rows, V)`` and the ids so far of each row; keeps a BarState per
+    row (advanced only by the new ids) and sets the logits of refused tokens to -inf."""
+
+    def __init__(self, vocab_tokens: Sequence[str]):
+        self.tokens = list(vocab_tokens)
+        self.durations = durations_of(self.tokens)
+        self.classes: dict[str, list[int]] = {}
+        for i, t in enumerate(self.tokens[NUM_SPECIAL:], NUM_SPECIAL):
+            self.classes.setdefault(token_class(t), []).append(i)
+        self.states: dict[int, tuple[list[int], int, BarState]] = {}
+        self.memo: dict[tuple, torch.Tensor] = {}
+
+    def _state(self, ids: list[int]) -> BarState:
+        cached = self.states.get(id(ids))
+        if cached is None or cached[0] is not ids or cached[1] > len(ids):
+            cached = (ids, 0, BarState(self.durations))
+        ids_ref, seen, st = cached
+        for i in ids[seen:]:
+            if i >= NUM_SPECIAL:
+                st.feed(self.tokens[i])  # a refused prime token leaves the best state we have
+        self.states[id(ids)] = (ids, len(ids), st)
+        return st
+
+    def __call__(self, logits: torch.Tensor, histories: list[list[int]]) -> torch.Tensor:
+        mask = torch.zeros_like(logits, dtype=torch.bool)  # True = allowed
+        for row, ids in enumerate(histories):
+            mask[row] = self._allowed(self._state(ids))
+        return logits.masked_fill(~mask, float("-inf"))
+
+    def _allowed(self, st: BarState) -> torch.Tensor:
+        """Allowed ids (V,) in a state; the same state recurs often, so answers are kept."""
+        key = st.key()
+        if key not in self.memo:
+            allowed = torch.zeros(len(self.tokens), dtype=torch.bool)
+            for members in self.classes.values():
+                if st.copy().feed(self.tokens[members[0]]):
+                    allowed[members] = True
+            allowed[2] = st.can_end()  # </s> only after a closing bar line
+            if not allowed.any():  # nothing fits (should not happen): let the model choose
+                allowed[:] = True
+            self.memo[key] = allowed
+        return self.memo[key]

@@ -1,0 +1,248 @@
+"""The course's melody encoding: one value per time step (a sixteenth note by default).
+
+    0-127  note-on at that MIDI pitch (the previous note, if any, ends here)
+    128    note-off
+    129    no event (whatever sounds keeps sounding; silence stays silent)
+
+130 classes, a fixed vocabulary (tokens "0".."129", ids 4..133 after the 4 specials).
+Polyphony is reduced to one line: of notes starting together the highest wins, and a lower
+note starting under a held higher one is dropped (a "skyline", as melody extraction does).
+Melodies are transposed by octaves into a pitch range (Magenta's basic range 48-84 by
+default); the range is also a sampling constraint, so the model never leaves it.
+
+An item is a list of step values. A ``str`` item is a user's phrase (``--prime``): pitches as
+numbers or names, each one step long or ``:n`` steps (``C4:4 E4:4 G4:8``), ``-`` for a step
+with no event, ``x`` for a note-off, and ``|`` ignored (bar lines, as ``render`` prints them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ...core.logits import forbid
+from ...errors import ConfigError, CorpusError, SamplingError
+from ..vocab import NUM_SPECIAL
+from .io import DRUM_CHANNEL, MidiData, Note, write_midi
+from .music import MusicCodec, histogram_distance, parse_pitch, pitch_class_histogram, pitch_name
+
+NOTE_OFF, NO_EVENT = 128, 129
+MAX_STEPS = 200_000  # ~7 hours of sixteenths at 120 bpm: more means a corrupt tick value
+
+
+def steps_from_notes(notes: Sequence[tuple[int, float, float]], steps_per_quarter: int,
+                     end: float = 0.0) -> list[int]:
+    """Notes ``(pitch, start, end)`` in quarter notes -> melody steps (skyline of the notes).
+
+    The melody lasts until ``end`` (quarters) or the last note's end, whichever is later;
+    a note ending exactly at the melody's end gets no note-off step (there is no step left).
+    """
+    onsets: dict[int, tuple[int, int]] = {}  # step -> (end step, pitch): highest note wins
+    last = round(end * steps_per_quarter)
+    for pitch, start, stop in notes:
+        s = round(start * steps_per_quarter)
+        e = max(round(stop * steps_per_quarter), s + 1)  # a grace note still lasts one step
+        last = max(last, e)
+        if s not in onsets or pitch > onsets[s][1]:
+            onsets[s] = (e, pitch)
+    if last > MAX_STEPS:
+        raise CorpusError(f"absurd tick value: a melody of {last} steps (limit {MAX_STEPS})")
+    steps = [NO_EVENT] * last
+    current: tuple[int, int] | None = None  # (end step, pitch) of the sounding note
+    for t in range(last):
+        if current is not None and t >= current[0]:
+            steps[t], current = NOTE_OFF, None
+        onset = onsets.get(t)
+        if onset is not None and (current is None or onset[1] >= current[1]):
+            steps[t], current = onset[1], onset
+    return steps
+
+
+def steps_to_notes(steps: Sequence[int], steps_per_quarter: int = 4, bpm: float = 120.0,
+                   velocity: int = 80) -> list[Note]:
+    """Melody steps -> notes in seconds. A note lasts until the next note-on or note-off,
+    or the end of the melody."""
+    step_s = 60.0 / bpm / steps_per_quarter
+    notes: list[Note] = []
+    current: tuple[int, int] | None = None  # (pitch, start step)
+    for t, v in enumerate(list(steps) + [NOTE_OFF]):
+        if v <= NOTE_OFF and current is not None:
+            notes.append(Note(current[0], current[1] * step_s, t * step_s, velocity))
+            current = None
+        if v < NOTE_OFF:
+            current = (int(v), t)
+    return notes
+
+
+def canonical(steps: Sequence[int]) -> list[int]:
+    """The same melody with redundant note-offs (nothing sounding) written as no-event."""
+    out, sounding = [], False
+    for v in steps:
+        if v == NOTE_OFF and not sounding:
+            v = NO_EVENT
+        sounding = v < NOTE_OFF or (sounding and v == NO_EVENT)
+        out.append(int(v))
+    return out
+
+
+def transpose_into(steps: Sequence[int], low: int, high: int) -> list[int]:
+    """Shift by whole octaves so most notes fall in [low, high] (the smallest shift among
+    the best), then fold any remaining outliers into the range octave by octave."""
+    pitches = [v for v in steps if v < NOTE_OFF]
+    if not pitches:
+        return list(steps)
+    best = max(range(-10, 11), key=lambda k: (sum(low <= p + 12 * k <= high for p in pitches),
+                                              -abs(k)))
+    out = []
+    for v in steps:
+        if v < NOTE_OFF:
+            v += 12 * best
+            while v < low:
+                v += 12
+            while v > high:
+                v -= 12
+        out.append(v)
+    return out
+
+
+class MelodyCodec(MusicCodec):
+    """Monophonic melodies as one class per step (130 classes)."""
+
+    name = "melody"
+    item_unit = "melody"
+
+    def __init__(self, steps_per_quarter: int = 4, min_pitch: int = 48, max_pitch: int = 84,
+                 transpose: bool = True, bpm: float = 120.0, velocity: int = 80):
+        # 4 steps per quarter: the course's sixteenth-note grid; 48-84 is Magenta's basic
+        # melody range (three octaves from C3); 120 bpm is the MIDI default tempo
+        if steps_per_quarter < 1:
+            raise ConfigError(f"steps_per_quarter must be at least 1, got {steps_per_quarter}")
+        if not (0 <= min_pitch and max_pitch <= 127 and max_pitch - min_pitch >= 11):
+            raise ConfigError(f"pitch range {min_pitch}-{max_pitch} must lie in 0-127 and span "
+                              "at least an octave")
+        super().__init__(steps_per_quarter=steps_per_quarter, min_pitch=min_pitch,
+                         max_pitch=max_pitch, transpose=transpose, bpm=bpm, velocity=velocity)
+
+    def fixed_tokens(self) -> list[str]:
+        return [str(v) for v in range(130)]
+
+    # --- items <-> tokens ---------------------------------------------------------------
+    def tokenize(self, item: Any) -> list[str]:
+        steps = self.parse_phrase(item) if isinstance(item, str) else item
+        return [str(int(v)) for v in steps]
+
+    def detokenize(self, tokens: Sequence[str]) -> list[int]:
+        return [int(t) for t in tokens]
+
+    def parse_phrase(self, text: str) -> list[int]:
+        """``"C4:4 E4:4 G4:8 x"`` -> steps (see the module docstring for the syntax)."""
+        steps: list[int] = []
+        for word in text.replace(",", " ").split():
+            if word == "|":
+                continue
+            if word == "-":
+                steps.append(NO_EVENT)
+            elif word.lower() in ("x", "off"):
+                steps.append(NOTE_OFF)
+            elif word in ("128", "129"):
+                steps.append(int(word))
+            else:
+                name, _, count = word.partition(":")
+                pitch = parse_pitch(name)
+                if pitch is None or (count and not count.isdigit()) or count == "0":
+                    raise SamplingError(
+                        f"cannot read {word!r} in the melody prime: give pitches as numbers or "
+                        "names with an optional length in steps (60 62:2 C4:4 F#4), - for no "
+                        "event, x for a note-off")
+                steps += [pitch] + [NO_EVENT] * (int(count or 1) - 1)
+        return steps
+
+    def render(self, item: Any) -> str:
+        steps = self.parse_phrase(item) if isinstance(item, str) else item
+        bar = 4 * self.options["steps_per_quarter"]  # one line-width bar of 4/4
+        words = [self._symbol(v) for v in steps]
+        return " | ".join(" ".join(words[i: i + bar]) for i in range(0, len(words), bar))
+
+    @staticmethod
+    def _symbol(v: int) -> str:
+        return "-" if v == NO_EVENT else "x" if v == NOTE_OFF else pitch_name(int(v))
+
+    def token_text(self, i: int) -> str:
+        # a leading space: streamed tokens follow the rendered prime on the same line
+        return "" if i < NUM_SPECIAL else " " + self._symbol(int(self.vocab.token(i)))
+
+    # --- files <-> items ----------------------------------------------------------------
+    def _finish(self, steps: list[int]) -> list[int]:
+        o = self.options
+        if o["transpose"]:
+            steps = transpose_into(steps, o["min_pitch"], o["max_pitch"])
+        return canonical(steps)
+
+    def from_midi(self, midi: MidiData) -> list[int]:
+        tpb = midi.ticks_per_beat
+        notes = [(n.pitch, n.start / tpb, n.end / tpb) for n in midi.notes
+                 if n.channel != DRUM_CHANNEL]
+        if not notes:
+            return []
+        return self._finish(steps_from_notes(notes, self.options["steps_per_quarter"],
+                                             end=midi.end_tick / tpb))
+
+    def from_score(self, score) -> list[int]:
+        """The part named Soprano when there is one (Bach chorales), else all parts."""
+        parts = getattr(score, "parts", None) or []
+        source = next((p for p in parts if "soprano" in str(p.partName or "").lower()), score)
+        notes = []
+        for n in source.stripTies().flatten().notes:
+            pitches = [p.midi for p in getattr(n, "pitches", ())]
+            if pitches and n.quarterLength > 0:  # grace notes have no length: left out
+                start = float(n.offset)  # in the flattened stream: from the start
+                notes.append((max(pitches), start, start + float(n.quarterLength)))
+        if not notes:
+            return []
+        return self._finish(steps_from_notes(notes, self.options["steps_per_quarter"],
+                                             end=float(source.highestTime)))
+
+    def from_steps(self, steps: list[int]) -> list[int]:
+        return self._finish(list(steps))
+
+    def write(self, item: Any, path) -> None:
+        steps = self.parse_phrase(item) if isinstance(item, str) else item
+        o = self.options
+        step_s = 60.0 / o["bpm"] / o["steps_per_quarter"]
+        write_midi(self.notes(steps), path, bpm=o["bpm"], end=len(steps) * step_s,
+                   ticks_per_beat=120 * o["steps_per_quarter"])  # whole ticks per step
+
+    def notes(self, item: Any) -> list[Note]:
+        steps = self.parse_phrase(item) if isinstance(item, str) else item
+        o = self.options
+        return steps_to_notes(steps, o["steps_per_quarter"], o["bpm"], o["velocity"])
+
+    # --- sampling and quality -----------------------------------------------------------
+    def logits_processors(self, **constraints: Any) -> list:
+        """With ``transpose`` on, note-ons outside the pitch range are never sampled (the
+        model never saw them in training)."""
+        procs = super().logits_processors(**constraints)  # refuses constraints it lacks
+        if not self.options["transpose"]:
+            return procs
+
+        lo, hi = self.options["min_pitch"], self.options["max_pitch"]
+        return procs + [forbid([self.vocab.index[str(p)] for p in range(128)
+                                if not lo <= p <= hi])]
+
+    def quality(self, items: Sequence[Any], reference: Sequence[Any] | None = None
+                ) -> dict[str, float]:
+        """Pitch-class distance to the reference, notes per 4/4 bar, mean length in bars,
+        and the share of notes inside the pitch range."""
+        bar = 4 * self.options["steps_per_quarter"]
+        onsets = [[v for v in steps if v < NOTE_OFF] for steps in items]
+        flat = [(p,) for ps in onsets for p in ps]
+        total_bars = sum(len(s) for s in items) / bar
+        row: dict[str, float] = {}
+        if reference is not None:
+            ref = pitch_class_histogram((v,) for s in reference for v in s if v < NOTE_OFF)
+            row["pc_distance"] = histogram_distance(pitch_class_histogram(flat), ref)
+        lo, hi = self.options["min_pitch"], self.options["max_pitch"]
+        row["notes_per_bar"] = len(flat) / max(total_bars, 1e-9)
+        row["mean_bars"] = total_bars / max(len(items), 1)
+        row["in_range"] = sum(lo <= p <= hi for (p,) in flat) / max(len(flat), 1)
+        return row

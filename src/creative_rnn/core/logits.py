@@ -1,0 +1,56 @@
+"""Logit processors: small functions that reshape next-token scores before a draw.
+
+``(logits (n, V), ids so far per active row, prime included) -> logits``. Sampling, the step
+engines and the codecs' constraints (a melody's range, ABC's complete bars) all use these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+LogitsProcessor = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
+
+
+def temperature(t: float) -> LogitsProcessor:
+    return lambda logits, _: logits / t
+
+
+def top_k(k: int) -> LogitsProcessor:
+    def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        if k <= 0 or k >= logits.size(-1):
+            return logits
+        kth = torch.topk(logits, k, dim=-1).values[..., -1:]
+        return logits.masked_fill(logits < kth, float("-inf"))
+    return apply
+
+
+def top_p(p: float) -> LogitsProcessor:
+    """Nucleus sampling: keep the smallest set of tokens whose probability reaches ``p``."""
+    def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        if p >= 1.0:
+            return logits
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        probs = sorted_logits.softmax(-1)
+        # drop a token when the mass before it already reaches p (the top token always stays)
+        drop = probs.cumsum(-1) - probs >= p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return apply
+
+
+def forbid(ids: Sequence[int]) -> LogitsProcessor:
+    ids = list(ids)
+    def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        logits = logits.clone()
+        logits[..., ids] = float("-inf")
+        return logits
+    return apply
+
+
+def choose(logits: torch.Tensor, greedy: bool, gen: torch.Generator) -> torch.Tensor:
+    """One id per row: argmax, or a draw from softmax(logits)."""
+    if greedy:
+        return logits.argmax(-1)
+    return torch.multinomial(logits.float().softmax(-1), 1, generator=gen).squeeze(-1)

@@ -1,1 +1,0 @@
-"""Music helpers shared by the music codecs: rendering to audio and images."""

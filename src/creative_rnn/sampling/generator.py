@@ -1,0 +1,236 @@
+"""Generation: logit processors and a stateful, batched step loop.
+
+The prime is fed once; after that each new token costs exactly one step of the network
+(the hidden state is carried, nothing is re-fed). ``num`` samples run together as one batch,
+and in documents mode each stops at its own end token.
+
+Which step runs (``engine``): on a GPU, ``auto`` and ``fast`` replay the sampling loop as a
+CUDA graph (``engine/graph.py``) unless a codec or caller adds Python processors. On the
+CPU, ``auto`` uses the compiled step engine
+(``engine/``) for up to ``ENGINE_MAX_STREAMS`` samples. With only the built-in processors
+(temperature, top-k, top-p, greedy) the whole loop runs there, drawing from the engine's
+own seeded generator; when the codec or the caller adds Python processors (ABC's complete
+bars), the engine steps the network and the processors and torch's generator choose each
+token, as on the eager path. ``torch`` is always the eager PyTorch step; ``fast`` insists
+on the engine (an error for a model it cannot run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import rundir
+from ..config import SampleConfig
+from ..core.device import resolve_device
+from ..core.logits import LogitsProcessor, choose, forbid, temperature, top_k, top_p
+from ..engine import EngineUnsupported, StepEngine
+from ..engine.graph import GraphSampler
+from ..errors import SamplingError
+
+ENGINES = ("auto", "torch", "fast")
+# per token the engine beat the eager batched step at 8 streams (2-2.6x) and lost at 64
+# (torch's tuned matrix products reuse each weight across rows better): 1.3x on 2x128 and
+# 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
+ENGINE_MAX_STREAMS = 16
+_CHUNK = 256  # tokens per call into the compiled loop between yields
+GRAPH_CHUNK = 32  # sampling steps per CUDA-graph replay: one launch and one copy per chunk
+
+
+# --- the generator -----------------------------------------------------------------------
+class Generator:
+    """A trained model with its codec: ``generate`` returns items, ``stream`` yields text."""
+
+    def __init__(self, model, codec, config: dict[str, Any], device: str | torch.device = "cpu",
+                 engine: str = "auto"):
+        if engine not in ENGINES:
+            raise SamplingError(f"engine={engine!r}: choose one of {', '.join(ENGINES)}")
+        self.model, self.codec, self.config = model, codec, config
+        self.device = torch.device(device)
+        self.documents = bool(config.get("train", {}).get("documents", False))
+        self.engine = engine
+
+    def prime_ids(self, prime: Any, unknown: str = "error") -> list[int]:
+        """The ids fed before the first new token: <s> and the prime in documents mode,
+        else the prime (or a line break when there is none)."""
+        vocab = self.codec.vocab
+        ids = self.codec.encode(prime, unknown=unknown) if prime else []
+        if self.documents:
+            return [vocab.bos] + ids
+        if not ids:  # a stream needs a first token: a line break where the vocabulary has one
+            ids = [vocab.index.get("\n", vocab.bos)]
+        return ids
+
+    def _never(self) -> list[int]:
+        vocab = self.codec.vocab
+        return [vocab.pad, vocab.bos, vocab.unk] + ([] if self.documents else [vocab.eos])
+
+    def _processors(self, sc: SampleConfig, extra: Sequence[LogitsProcessor]) -> list:
+        procs: list[LogitsProcessor] = [forbid(self._never()), *extra]
+        if not sc.greedy:
+            procs += [temperature(sc.temperature), top_k(sc.top_k), top_p(sc.top_p)]
+        return procs
+
+    def generate_ids(self, prime: Any = "", unknown: str = "error",
+                     processors: Sequence[LogitsProcessor] = (),
+                     constraints: dict[str, Any] | None = None, **options: Any
+                     ) -> Iterator[list[tuple[int, int]]]:
+        """Yield, per step, ``(sample_index, id)`` for every sample still running.
+
+        Options are checked and the prime encoded before this returns, so bad input fails
+        at once rather than on the first ``next``. ``constraints`` are passed to the codec,
+        which supplies the logit processors that enforce them (e.g. ``complete_bars``).
+        """
+        sc = SampleConfig(**options)
+        sc.validate()
+        if self.codec.output_size != self.codec.vocab_size:  # answers cannot be fed back
+            raise SamplingError(f"this {self.codec.name} run predicts other values than it "
+                                "reads; play along with it: creative-rnn perform RUN")
+        if unknown not in ("error", "skip"):
+            raise SamplingError(f"unknown={unknown!r}: choose error or skip")
+        prime_ids = self.prime_ids(prime, unknown)
+        if not prime_ids:
+            raise SamplingError("the prime has no token the model knows; give another --prime")
+        seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")
+        domain = self.codec.logits_processors(**(constraints or {}))
+        if self.device.type == "cuda" and self.engine != "torch":
+            if not domain and not processors:
+                return self._run_graph(prime_ids, sc, seed)
+            if self.engine == "fast":
+                raise SamplingError("the CUDA-graph sampler cannot apply this codec's "
+                                    "constraints; use --engine torch or auto")
+        fast = self._fast_engine(sc.num)
+        if fast is not None and not domain and not processors:
+            return self._run_engine(fast, prime_ids, sc, seed)
+        return self._run(prime_ids, sc, self._processors(sc, [*domain, *processors]), seed,
+                         fast)
+
+    def _fast_engine(self, num: int):
+        """The compiled engine when ``engine`` asks for it (or ``auto`` allows it), else None.
+        Built per call: it reads the weights once, and this model may have changed since."""
+        if self.engine == "torch" or self.device.type != "cpu" or (
+                self.engine == "auto" and num > ENGINE_MAX_STREAMS):
+            return None
+        try:
+            return StepEngine.from_model(self.model)
+        except EngineUnsupported:
+            if self.engine == "fast":
+                raise
+            return None
+
+    def _run_engine(self, fast, prime_ids: list[int], sc: SampleConfig, seed: int
+                    ) -> Iterator[list[tuple[int, int]]]:
+        """The whole loop in compiled code, ``_CHUNK`` tokens per call; same yields as _run."""
+        logits, state = fast.start(prime_ids, sc.num)
+        rng, alive = fast.rng(seed), np.ones(sc.num, np.bool_)
+        stop = self.codec.vocab.eos if self.documents else None
+        done = 0
+        while done < sc.length and alive.any():
+            k = min(_CHUNK, sc.length - done)
+            out = fast.sample(logits, state, k, rng, alive, sc.temperature, sc.top_k,
+                              sc.top_p, sc.greedy, stop, self._never(),
+                              step_last=done + k < sc.length)
+            for column in out.T.tolist():
+                yield [(i, t) for i, t in enumerate(column) if t >= 0]
+            done += k
+
+    def _run_graph(self, prime_ids: list[int], sc: SampleConfig, seed: int
+                   ) -> Iterator[list[tuple[int, int]]]:
+        """The whole loop as a replayed CUDA graph (engine/graph.py); same yields as _run."""
+        sampler = GraphSampler(
+            self.model, sc.num, sc.temperature, sc.top_k, sc.top_p, sc.greedy,
+            banned=self._never(), stop_id=self.codec.vocab.eos if self.documents else None,
+            chunk=max(1, min(GRAPH_CHUNK, sc.length)), seed=seed)
+        sampler.start(prime_ids)
+        done = 0
+        while done < sc.length:
+            ids, running = sampler.next_chunk()
+            for column in list(zip(*ids))[: sc.length - done]:
+                step = [(i, t) for i, t in enumerate(column) if t >= 0]
+                if not step:
+                    return
+                yield step
+            done += sampler.chunk
+            if not running:
+                return
+
+    @torch.no_grad()
+    def _run(self, prime_ids: list[int], sc: SampleConfig, procs: list, seed: int,
+             fast=None) -> Iterator[list[tuple[int, int]]]:
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        if fast is None:
+            def forward(x, state):
+                logits, state = self.model(x, state)
+                return logits[:, -1], state
+            select = self.model.select_state
+        else:  # the engine steps, Python processors and torch's generator choose
+            def forward(x, state):
+                logits, state = fast.step(x.numpy(), state)
+                return torch.from_numpy(logits), state
+            def select(state, index):
+                return fast.select_state(state, index.numpy())
+        x = torch.tensor([prime_ids] * sc.num, device=self.device)
+        logits, state = forward(x, None)  # the prime, once
+        active = torch.arange(sc.num, device=self.device)
+        # the prime is part of each row's history: a constraint (ABC's complete bars) needs
+        # the meter and the bar the prime left open
+        history: list[list[int]] = [list(prime_ids) for _ in range(sc.num)]
+        for n in range(sc.length):
+            rows = active.tolist()
+            z = logits.float()
+            for proc in procs:
+                z = proc(z, [history[i] for i in rows])
+            nxt = choose(z, sc.greedy, gen)
+            ids = nxt.tolist()
+            for i, t in zip(rows, ids):
+                history[i].append(t)
+            yield list(zip(rows, ids))
+            if n == sc.length - 1:
+                return  # no step for a token nobody will read
+            if self.documents:
+                keep = nxt != self.codec.vocab.eos
+                if not keep.all():
+                    if not keep.any():
+                        return
+                    active, nxt = active[keep], nxt[keep]
+                    state = select(state, keep.nonzero().squeeze(-1))
+            logits, state = forward(nxt.unsqueeze(1), state)  # one step per new token
+
+    def generate(self, prime: Any = "", length: int = 200, num: int = 1, **options: Any) -> list:
+        """``num`` items, each the prime followed by up to ``length`` new tokens."""
+        steps = self.generate_ids(prime, length=length, num=num, **options)  # validates now
+        prime_ids = self.codec.encode(prime, unknown=options.get("unknown", "error")) \
+            if prime else []
+        ids: list[list[int]] = [list(prime_ids) for _ in range(num)]
+        for step in steps:
+            for i, t in step:
+                ids[i].append(t)
+        return [self.codec.decode(s) for s in ids]
+
+    def stream(self, prime: Any = "", length: int = 200, **options: Any) -> Iterator[str]:
+        """The text of each new token of one sample as it is made (the prime is not repeated)."""
+        options["num"] = 1
+        steps = self.generate_ids(prime, length=length, **options)  # validates now
+        return (self.codec.token_text(t) for step in steps for _, t in step)
+
+
+def load(run_dir: str | Path, last: bool = False, device: str = "auto",
+         engine: str = "auto") -> Generator:
+    """A Generator from a run directory (its best weights unless ``last``); ``engine`` as in
+    the module's docstring."""
+    device = resolve_device(device)
+    model, codec, cfg = rundir.load_run(run_dir, last=last, device=device)
+    return Generator(model, codec, cfg, device, engine=engine)
+
+
+def output_paths(path: str | Path, num: int) -> list[Path]:
+    """``out.txt`` for one sample; ``out-1.txt``, ``out-2.txt``, ... for several."""
+    p = Path(path)
+    if num == 1:
+        return [p]
+    return [p.with_name(f"{p.stem}-{i + 1}{p.suffix}") for i in range(num)]

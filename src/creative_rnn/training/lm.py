@@ -1,0 +1,105 @@
+"""Language modelling: predict the next token of a corpus (streams or documents).
+
+Streams are read as ``batch_size`` contiguous lanes with the hidden state carried between
+batches (truncated BPTT); documents are whole items, padded and masked. Ensemble codecs
+predict other classes than they read: their targets go through ``codec.target_table()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sys
+from typing import Any
+
+import torch
+
+from ..codecs import Codec
+from ..config import ModelConfig, TrainConfig
+from ..data.batches import DocumentBatches, StreamBatches, eval_batches, fit_stream_shape, retarget
+from ..data.cache import prepare as prepare_store
+from ..data.store import TokenStore
+from ..models import SequenceModel
+from .distributed import is_main
+from .task import Task
+
+
+class LanguageModelTask(Task):
+    name = "lm"
+
+    def __init__(self, codec: Codec, store: TokenStore, spec: dict[str, Any],
+                 model_cfg: ModelConfig, train_cfg: TrainConfig):
+        self.codec, self.spec, self.cfg = codec, spec, train_cfg
+        self.train_split, self.val_split = store.split(train_cfg.val_fraction,
+                                                       train_cfg.doc_max_len)
+        self.carries_state = self.train_split.stream is not None
+        self.digest = ids_digest(store)
+        self.model_cfg = dataclasses.replace(model_cfg, vocab_size=codec.vocab_size,
+                                             output_size=codec.output_size)
+        self.model = SequenceModel(self.model_cfg)
+        # ensemble codecs: targets are output classes derived from the next input id
+        table = codec.target_table()
+        self.table = None if table is None else torch.as_tensor(table)
+
+    def batches(self, rank: int, ranks: int):
+        cfg = self.cfg
+        if self.carries_state:
+            return StreamBatches(self.train_split.stream, cfg.batch_size, cfg.seq_len, rank,
+                                 ranks)
+        return DocumentBatches(self.train_split.docs, cfg.batch_size, cfg.seed, rank, ranks)
+
+    def forward(self, net, batch, state):
+        device = next(net.parameters()).device
+        x = batch.x.to(device, non_blocking=True)
+        y = batch.y.to(device, non_blocking=True)
+        if self.table is not None:
+            y = retarget(y, self.table.to(device))
+        logits, state = net(x, None if batch.reset else state)
+        return logits.reshape(-1, logits.size(-1)), y.reshape(-1), state
+
+    def val_batches(self):
+        cfg = self.cfg
+        return eval_batches(self.val_split, cfg.batch_size, cfg.seq_len, cfg.eval_max_tokens)
+
+    def describe(self) -> dict[str, Any]:
+        return {"corpus": self.spec, "corpus_digest": self.digest}
+
+
+def ids_digest(store: TokenStore) -> str:
+    if store.digest is not None:  # the token cache hashed the ids once, when it wrote them
+        return store.digest
+    return hashlib.sha256(store.ids.tobytes() + store.offsets.tobytes()).hexdigest()[:16]
+
+
+def fit_shapes(train_cfg: TrainConfig, store: TokenStore) -> TrainConfig:
+    """Shrink batch/sequence length for a small corpus, and say so."""
+    train_split, _ = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
+    if train_split.stream is not None:
+        B, T = fit_stream_shape(len(train_split.stream), train_cfg.batch_size, train_cfg.seq_len)
+    else:
+        B, T = min(train_cfg.batch_size, len(train_split.docs)), train_cfg.seq_len
+    if (B, T) != (train_cfg.batch_size, train_cfg.seq_len):
+        if is_main():
+            print(f"note: the corpus is small; using batch_size={B}, seq_len={T} "
+                  f"(asked for {train_cfg.batch_size}, {train_cfg.seq_len})", file=sys.stderr)
+        train_cfg = dataclasses.replace(train_cfg, batch_size=B, seq_len=T)
+    return train_cfg
+
+
+def new_task(sources: list[str], codec: Codec, model_cfg: ModelConfig, train_cfg: TrainConfig,
+             unit: str = "line", named_options: dict | None = None, **_: Any
+             ) -> tuple[LanguageModelTask, TrainConfig]:
+    """Load and encode the corpus (fitting the codec), shrink shapes for a small corpus."""
+    spec = {"sources": [str(s) for s in sources], "documents": train_cfg.documents,
+            "unit": unit, "named_options": named_options or {}}
+    store = prepare_store(spec, codec, fit=True)
+    train_cfg = fit_shapes(train_cfg, store)
+    return LanguageModelTask(codec, store, spec, model_cfg, train_cfg), train_cfg
+
+
+def task_from_run(config: dict[str, Any], codec: Codec, model_cfg: ModelConfig,
+                  train_cfg: TrainConfig) -> LanguageModelTask:
+    """The task of a saved run, its corpus encoded again (or read from the token cache)."""
+    spec = config["corpus"]
+    return LanguageModelTask(codec, prepare_store(spec, codec, fit=False), spec, model_cfg,
+                             train_cfg)

@@ -1,0 +1,106 @@
+"""Training entry point: corpus -> task -> Trainer -> run directory, for every task.
+
+``train`` starts a run or resumes one (any task: language model, classify, seq2seq). The
+loop itself is in ``loop.py``; the tasks are ``lm.py``, ``classify.py``, ``seq2seq.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
+
+from .. import codecs, rundir
+from ..config import resolve, split_task_options, to_dict
+from ..errors import CheckpointError, UserError
+from . import distributed
+from .loop import RunResult, Trainer
+from .rng import seed_everything
+from .tasks import configs, new_task, task_from_run
+
+UNLIMITED_STEPS = 10**9
+RESUMABLE = ("max_minutes", "max_steps")  # what a resume may change: the budget
+
+
+def make_codec(codec: str | codecs.Codec, encoding: str, max_vocab: int | None
+               ) -> codecs.Codec:
+    """A codec by name, with the text codecs' corpus options."""
+    if not isinstance(codec, str):
+        return codec
+    opts: dict[str, Any] = {}
+    if codec in ("char", "word"):
+        opts["encoding"] = encoding
+        if max_vocab is not None:
+            opts["max_vocab"] = max_vocab
+    return codecs.get(codec, **opts)
+
+
+def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
+          codec: str | codecs.Codec = "char", preset: str | None = None,
+          config: str | Path | None = None, resume: str | Path | None = None,
+          documents: bool | None = None, unit: str = "line", encoding: str = "utf-8",
+          max_vocab: int | None = None, named_options: dict | None = None,
+          progress_bar: bool = True, stop: threading.Event | None = None, task: str = "lm",
+          pairs: list | None = None, **overrides: Any) -> RunResult:
+    """Train a new run of ``task`` into ``out``, or continue ``resume`` in place.
+
+    ``overrides`` are config keys (``hidden_size=128``, ``max_steps=500``, ...): they win over
+    the file and the preset. On resume only ``max_steps``/``max_minutes`` may change.
+    Setting ``stop`` (from another thread) ends the run after the current step, saved.
+    ``pairs``: ready (call ids, response ids) for seq2seq with a fitted ``codec``.
+    """
+    if resume is not None:
+        return _resume(Path(resume), progress_bar, stop, **overrides)
+    if (corpus is None and pairs is None) or out is None:
+        raise UserError("train needs a corpus and --out RUN (or --resume RUN)")
+    out = Path(out)
+    if distributed.is_main() and rundir.exists(out):  # the others would see rank 0's files
+        raise UserError(f"{out} already holds a run; continue it with --resume {out} "
+                        "or choose another --out")
+    overrides, options = split_task_options(task, overrides)
+    codec = make_codec(codec, encoding, max_vocab)
+    if task == "lm":
+        if documents is not None:
+            overrides["documents"] = documents
+        elif codec.documents:
+            overrides.setdefault("documents", True)  # the codec's items are whole (ABC tunes)
+    if "max_minutes" in overrides and overrides["max_minutes"] and "max_steps" not in overrides:
+        overrides["max_steps"] = UNLIMITED_STEPS  # a time budget alone: time decides the end
+    model_cfg, train_cfg = resolve(preset, config, overrides)
+    seed_everything(train_cfg.seed)
+    sources = [corpus] if isinstance(corpus, (str, Path)) else list(corpus or [])
+    the_task, train_cfg = new_task(task, sources, codec, model_cfg, train_cfg, options,
+                                   unit=unit, named_options=named_options, pairs=pairs)
+    distributed.check_batch(train_cfg.batch_size, distributed.world())  # before any write
+    if distributed.is_main():  # with many processes (torchrun) rank 0 alone writes the run
+        rundir.create(out, {"task": task, "model": to_dict(the_task.model_cfg),
+                            "train": to_dict(train_cfg),
+                            "task_options": dataclasses.asdict(options),
+                            **the_task.describe()}, codec)
+    return Trainer(out, the_task, train_cfg, stop).run(progress_bar)
+
+
+def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
+            **overrides: Any) -> RunResult:
+    if not run.is_dir():
+        raise CheckpointError(f"run directory {run} does not exist; check the --resume path")
+    config = rundir.read_config(run)
+    if set(overrides) - set(RESUMABLE):
+        raise UserError(f"on --resume only {', '.join(RESUMABLE)} can change "
+                        f"(got {', '.join(sorted(set(overrides) - set(RESUMABLE)))})")
+    if not rundir.can_resume(run):
+        raise CheckpointError(f"{run} has no {rundir.RESUME} (a {rundir.task_of(config)} run "
+                              "from before resumable tasks); it still loads and answers, but "
+                              "to train more start a new run")
+    _, train_cfg, _ = configs(run, config)
+    train_cfg = dataclasses.replace(train_cfg, **overrides)
+    train_cfg.validate()
+    task = task_from_run(run, config, train_cfg)
+    if task.digest != config.get("corpus_digest"):
+        raise CheckpointError(f"the corpus {config['corpus'].get('sources')} changed since "
+                              f"{run} was trained; resume needs the same data (or start a new "
+                              "run)")
+    trainer = Trainer(run, task, train_cfg, stop)
+    trainer.restore()
+    return trainer.run(progress_bar)

@@ -1,0 +1,57 @@
+"""What a task is to the trainer: a model, batches with a cursor, a loss and validation.
+
+The loop (``loop.py``) knows nothing of language modelling, classification or seq2seq;
+each task (``lm.py``, ``classify.py``, ``seq2seq.py``) is a small object with:
+
+- ``model``: the network to train (built from the run's configs);
+- ``batches(rank, ranks)``: the training batches, an object with ``next()``, ``cursor()``
+  and ``restore(cursor)`` so a resumed run reads what the uninterrupted one would have;
+- ``forward(net, batch, state)``: ``(logits (n, classes), targets (n,), new state)``; the
+  loss is the mean cross-entropy over the targets that are not ``IGNORE``;
+- ``val_batches()``: the validation batches, read in order by the one evaluator;
+- ``describe()``: what ``config.json`` records beyond the model and training keys;
+- ``digest``: a hash of the training data, checked when a run resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from ..config import TaskOptions
+
+
+class Task:
+    name = "lm"
+    carries_state = False  # streams carry the hidden state from one batch to the next
+    reports_accuracy = False  # validation also reports the share of targets argmax gets
+    options = TaskOptions()
+    model: torch.nn.Module
+    digest: str
+
+    def batches(self, rank: int, ranks: int):
+        raise NotImplementedError
+
+    def forward(self, net: torch.nn.Module, batch: Any, state: Any
+                ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        raise NotImplementedError
+
+    def val_batches(self) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {}
+
+
+def digest_of(obj: Any) -> str:
+    """A short hash of JSON-able training data (examples, pairs)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def on_device(tensors: tuple, net: torch.nn.Module) -> tuple:
+    device = next(net.parameters()).device
+    return tuple(t.to(device, non_blocking=True) for t in tensors)

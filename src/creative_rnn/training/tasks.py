@@ -1,0 +1,48 @@
+"""The tasks by name, and a saved run's task rebuilt from its run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import rundir
+from ..config import TASKS, ModelConfig, TaskOptions, TrainConfig, from_dict
+from ..errors import CheckpointError
+from . import classify, lm, seq2seq
+from .task import Task
+
+MODULES = {"lm": lm, "classify": classify, "seq2seq": seq2seq}
+assert tuple(MODULES) == TASKS
+
+
+def new_task(task: str, sources: list[str], codec, model_cfg: ModelConfig,
+             train_cfg: TrainConfig, options: TaskOptions, **kwargs: Any
+             ) -> tuple[Task, TrainConfig]:
+    """Read and encode the corpus for ``task`` (fitting ``codec``); the training config may
+    shrink to fit a small corpus."""
+    return MODULES[task].new_task(sources, codec, model_cfg, train_cfg, options=options,
+                                  **kwargs)
+
+
+def configs(run: Path, config: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, TaskOptions]:
+    try:
+        return (from_dict(ModelConfig, config["model"]), from_dict(TrainConfig, config["train"]),
+                TaskOptions(**config.get("task_options", {})))
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"{run}/{rundir.CONFIG} is incomplete ({e})") from None
+
+
+def task_from_run(run: Path, config: dict[str, Any], train_cfg: TrainConfig | None = None
+                  ) -> Task:
+    """The task of run ``run`` with its corpus read again (and ``train_cfg`` if given: a
+    resume may change the budget)."""
+    model_cfg, saved_train, options = configs(run, config)
+    codec = rundir.read_codec(run)
+    task = rundir.task_of(config)
+    module = MODULES[task]
+    kwargs = {} if task == "lm" else {"options": options}
+    try:
+        return module.task_from_run(config, codec, model_cfg, train_cfg or saved_train,
+                                    **kwargs)
+    except KeyError as e:
+        raise CheckpointError(f"{run}/{rundir.CONFIG} has no {e} for its {task} task") from None

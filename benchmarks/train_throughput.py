@@ -13,6 +13,7 @@ from pathlib import Path
 
 from creative_rnn.bench.common import device_name, machine, shakespeare_path
 from creative_rnn.bench.training import Shape, compare
+from creative_rnn.core.device import resolve_device
 
 
 def main() -> None:

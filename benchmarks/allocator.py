@@ -1,6 +1,6 @@
 """Page faults and step time of CPU training with and without creative_rnn's memory settings
 (creative_rnn/memory.py), same run: the `small` preset's training step in fresh processes
-(see creative_rnn/perf/allocator.py). The two kinds alternate for `--rounds` rounds so drift
+(see creative_rnn/bench/allocator.py). The two kinds alternate for `--rounds` rounds so drift
 in the machine hits both alike; medians are compared.
 
     python benchmarks/allocator.py [--rounds 6] [--steps 25]

@@ -16,7 +16,7 @@ sampler (``engine/graph.py``), 1 and 64 streams (targets 20x and 10x). An ONNX R
 figure is added only where onnxruntime is installed. Other processes share the CPU, so run
 it more than once.
 
-(the measurements live in creative_rnn/perf/sampling.py)
+(the measurements live in creative_rnn/bench/sampling.py)
 
     python benchmarks/sampling_speed.py [--streams 64] [--repeats 3] [--threads 1]
         [--device cpu|cuda]

@@ -1,6 +1,6 @@
 """Time to quality on tiny-shakespeare: `creative-rnn train shakespeare --preset P
 --max-minutes M` beside a plain PyTorch script given the same wall-clock budget, same run
-(see creative_rnn/perf/quality.py for both recipes).
+(see creative_rnn/bench/quality.py for both recipes).
 
     python benchmarks/time_to_quality.py --minutes 10 [--preset small] [--skip-baseline]
         [--set key=value ...] [--device cpu|cuda]

@@ -1,5 +1,5 @@
 """Training tokens/s: the full `creative-rnn train` pipeline beside a bare nn.LSTM + AdamW
-loop of the same shape and precision, same run (see creative_rnn/perf/training.py).
+loop of the same shape and precision, same run (see creative_rnn/bench/training.py).
 
     python benchmarks/train_throughput.py [--steps 150] [--hidden 256] [--layers 2]
         [--dropout 0.2] [--precision fp32|bf16] [--device cpu|cuda]

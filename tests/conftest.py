@@ -1,4 +1,7 @@
-"""Shared fixtures: the project's real data (../shared/data) and small trained runs."""
+"""Shared fixtures: the project's real data (../shared/data) and small trained runs.
+
+Only fixtures (and the session's settings) live here; helpers that test files import are in
+support.py (and support_web.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CREATIVE_RNN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+from support import shared_file
 
 # Tests are small; two threads match the CI machine and keep runs comparable.
 torch.set_num_threads(min(2, torch.get_num_threads()))
@@ -26,13 +27,6 @@ def _session_cache(tmp_path_factory):
         os.environ.pop("CREATIVE_RNN_CACHE", None)
     else:
         os.environ["CREATIVE_RNN_CACHE"] = old
-
-
-def shared_file(rel: str) -> Path:
-    p = SHARED / rel
-    if not p.is_file():
-        pytest.skip(f"shared data {p} not present")
-    return p
 
 
 @pytest.fixture(scope="session")

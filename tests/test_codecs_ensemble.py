@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import shared_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import shared_file
 
 import creative_rnn as cr
 from creative_rnn import codecs

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import mido
 import pytest
-from conftest import shared_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import shared_file
 
 import creative_rnn as cr
 from creative_rnn.codecs.midi import render

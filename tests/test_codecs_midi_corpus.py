@@ -9,7 +9,7 @@ from pathlib import Path
 
 import mido
 import pytest
-from conftest import shared_file
+from support import shared_file
 
 import creative_rnn as cr
 from creative_rnn.codecs.midi.io import Note, midi_bytes

@@ -1,19 +1,12 @@
-"""Token store and batches: contiguous TBPTT lanes, documents with masks, exact cursors."""
+"""Batches (data/batches.py): contiguous TBPTT lanes, documents with masks, exact cursors.
+
+The token store's own tests are in test_data_store.py."""
 
 import numpy as np
-import pytest
 import torch
 
 from creative_rnn.data.batches import DocumentBatches, StreamBatches, eval_batches, fit_stream_shape
-from creative_rnn.data.store import IGNORE, TokenStore, smallest_dtype
-from creative_rnn.errors import CorpusError
-
-
-def test_smallest_dtype():
-    assert smallest_dtype(200) == np.uint8
-    assert smallest_dtype(256) == np.uint8
-    assert smallest_dtype(257) == np.uint16
-    assert smallest_dtype(70000) == np.int32
+from creative_rnn.data.store import IGNORE, TokenStore
 
 
 def test_stream_batches_are_contiguous_lanes_with_shifted_targets():
@@ -69,22 +62,6 @@ def test_document_cursor_restores_the_same_order():
     b.restore(a.cursor())
     for _ in range(10):
         assert torch.equal(a.next().x, b.next().x)
-
-
-def test_long_documents_are_split_into_pieces():
-    store = TokenStore.build([list(range(4, 30)), [4, 5]], vocab_size=40, documents=True)
-    train, val = store.split(0.4, doc_max_len=10)
-    pieces = train.docs + val.docs
-    assert max(len(p) for p in pieces) <= 10
-    assert sum(len(p) - 1 for p in pieces) == (28 - 1) + (4 - 1)  # every target kept once
-
-
-def test_stream_split_is_the_last_share():
-    store = TokenStore.build([list(range(100))], vocab_size=200, documents=False)
-    train, val = store.split(0.1, 100)
-    assert val.stream.tolist() == list(range(90, 100))
-    with pytest.raises(CorpusError, match="too short"):
-        TokenStore.build([[1, 2, 3]], 10, False).split(0.1, 100)
 
 
 def test_fit_stream_shape_shrinks_for_small_corpora():

@@ -12,8 +12,8 @@ import threading
 
 import pytest
 import torch
-from conftest import shared_file
 from pythonosc.udp_client import SimpleUDPClient
+from support import shared_file
 
 import creative_rnn as cr
 from creative_rnn import codecs

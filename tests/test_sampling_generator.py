@@ -1,29 +1,11 @@
-"""Sampling: processors, seeds, documents that end by themselves, one step per token."""
+"""Sampling (sampling/generator.py): seeds, documents that end by themselves, one step per
+token. The logits processors' own tests are in test_core_logits.py."""
 
 import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn.core.logits import choose, top_k, top_p
 from creative_rnn.errors import SamplingError
-
-
-def test_top_k_keeps_exactly_k():
-    logits = torch.tensor([[1.0, 5.0, 3.0, 2.0, 4.0]])
-    kept = torch.isfinite(top_k(2)(logits, [[]]))
-    assert kept.tolist() == [[False, True, False, False, True]]
-
-
-def test_top_p_keeps_the_smallest_nucleus():
-    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
-    kept = torch.isfinite(top_p(0.75)(probs.log(), [[]]))
-    assert kept.tolist() == [[True, True, False, False]]  # 0.5 + 0.3 reaches 0.75
-    assert torch.isfinite(top_p(0.1)(probs.log(), [[]])).sum() == 1  # the top token stays
-
-
-def test_greedy_is_argmax():
-    gen = torch.Generator().manual_seed(0)
-    assert choose(torch.tensor([[0.1, 3.0, 0.2]]), True, gen).item() == 1
 
 
 def test_same_seed_same_samples(tiny_text_run):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from support import cli_killed_at_checkpoint
 
 import creative_rnn as cr
 from creative_rnn.core import tensors as ckpt
@@ -89,22 +90,8 @@ def test_killed_mid_checkpoint_then_resumed_is_bit_identical(tmp_path, startrek,
     ref, killed = tmp_path / "ref", tmp_path / "killed"
     r = _cli("train", str(startrek), "--out", str(ref), "--max-steps", "50", *TRAIN_ARGS, *extra)
     assert r.returncode == 0, r.stderr
-    script = """
-import os, signal, sys
-import creative_rnn.core.tensors as c
-from creative_rnn.cli import main
-real, calls = c.atomic_write_bytes, []
-def write(path, data):
-    calls.append(str(path))
-    if str(path).endswith("model.safetensors") and sum("optimizer" in p for p in calls) == 3:
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(path, data)
-c.atomic_write_bytes = write
-main(sys.argv[1:])
-"""
-    r = subprocess.run([sys.executable, "-c", script, "train", str(startrek), "--out",
-                        str(killed), "--max-steps", "50", *TRAIN_ARGS, *extra],
-                       capture_output=True, text=True)
+    r = cli_killed_at_checkpoint(3, "train", str(startrek), "--out", str(killed),
+                                 "--max-steps", "50", *TRAIN_ARGS, *extra)
     assert r.returncode == -9, r.stderr
     assert ckpt.load_tensors(killed / "optimizer.safetensors")[1]["step"] == 30
     assert ckpt.load_tensors(killed / "model.safetensors")[1]["step"] == 20  # older, still valid

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from support import ROOT, cli_killed_at_checkpoint
 
 import creative_rnn as cr
 from creative_rnn import rundir
 from creative_rnn.core.tensors import load_tensors
 from creative_rnn.training.evaluation import evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
 ALPHABET = "abcd"
 # fp32 and no dropout keep the runs exact; warm-up past the run keeps the rate moving
 ARGS = ["--preset", "tiny", "--device", "cpu", "--quiet", "--set", "hidden_size=16",
@@ -51,21 +51,6 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return load_tensors(run / rundir.WEIGHTS)[0]
 
 
-KILL_AT_THE_SECOND_CHECKPOINT = """
-import os, signal, sys
-import creative_rnn.core.tensors as t
-from creative_rnn.cli import main
-real, calls = t.atomic_write_bytes, []
-def write(path, data):
-    calls.append(str(path))
-    if str(path).endswith("model.safetensors") and sum("optimizer" in p for p in calls) == 2:
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(path, data)
-t.atomic_write_bytes = write
-main(sys.argv[1:])
-"""
-
-
 @pytest.mark.parametrize("task", ["classify", "seq2seq"])
 def test_a_killed_task_run_resumes_bit_identically(tmp_path, corpora, task):
     """SIGKILL during the step-10 checkpoint, then --resume: the parameters and the logged
@@ -74,9 +59,7 @@ def test_a_killed_task_run_resumes_bit_identically(tmp_path, corpora, task):
     common = [str(corpora[task]), "--task", task, "--max-steps", "20", *ARGS]
     r = _cli("train", *common, "--out", str(ref))
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([sys.executable, "-c", KILL_AT_THE_SECOND_CHECKPOINT, "train", *common,
-                        "--out", str(killed)], capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    r = cli_killed_at_checkpoint(2, "train", *common, "--out", str(killed))
     assert r.returncode == -9, r.stderr
     assert load_tensors(killed / rundir.RESUME)[1]["step"] == 10
     r = _cli("train", "--resume", str(killed), "--quiet")

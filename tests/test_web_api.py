@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from web_support import LiveServer, shared_runs
+from support import SHARED
+from support_web import LiveServer, shared_runs
 
 import creative_rnn as cr
 from creative_rnn.cli import main
@@ -22,8 +23,6 @@ with warnings.catch_warnings():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, startrek):
-    from conftest import SHARED
-
     return shared_runs(tmp_path_factory, startrek, SHARED)
 
 

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-from web_support import LiveServer, shared_runs, wait_until
+from support import SHARED
+from support_web import LiveServer, shared_runs, wait_until
 
 from creative_rnn.web import Limits, create_app
 
@@ -24,8 +25,6 @@ WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertio
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
-    from conftest import SHARED
-
     runs = shared_runs(tmp_path_factory, startrek, SHARED)
     # a long length cap so a stream is still running when the test presses Stop
     app = create_app([runs["text"], runs["docs"], runs["melody"]],

@@ -14,7 +14,9 @@ import sys
 
 
 def step_probe(steps: int) -> dict:
-    """ms and minor page faults per training step in this process, after 3 warm-up steps."""
+    """ms and minor page faults per training step in this process, after 3 warm-up steps.
+    Imported here, not above: the probe runs in a fresh child whose memory settings must be
+    in place before torch (and the package) load."""
     import resource
     import time
 

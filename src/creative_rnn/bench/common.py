@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from .. import rundir
 from ..corpora import shakespeare_file
 
 
@@ -61,9 +62,6 @@ def shakespeare_path() -> Path:
 def logged_tokens_per_second(run_dir: Path) -> float:
     """Training tokens/s of a run, from its first logged step to its last (start-up is
     excluded; logging, clipping and checkpoints count)."""
-    import json
-
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if "train_loss" in r]
+    rows = [r for r in rundir.read_metrics(run_dir) if "train_loss" in r]
     first, last = rows[0], rows[-1]
     return (last["tokens"] - first["tokens"]) / (last["elapsed_s"] - first["elapsed_s"])

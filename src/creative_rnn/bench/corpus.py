@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from .. import rundir
+
 TARGET_RSS_GB = 2.0
 POLL_S = 0.05
 
@@ -53,7 +55,7 @@ def run_train(corpus: Path, out: Path, steps: int, env: dict) -> dict:
     cmd = [sys.executable, "-m", "creative_rnn", "train", str(corpus), "--out", str(out),
            "--preset", "tiny", "--max-steps", str(steps), "--set", "log_every=1",
            "--set", "eval_max_tokens=20000"]
-    metrics = out / "metrics.jsonl"
+    metrics = out / rundir.METRICS
     err_path = out.parent / f"{out.name}.stderr"
     start = time.perf_counter()
     with open(err_path, "w") as err:

@@ -9,7 +9,6 @@ script is not charged for its evaluations, creative-rnn is."""
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from .. import rundir
 from ..training.run import train
 from .common import sync
 
@@ -97,7 +97,7 @@ def ours(path: Path, minutes: float, preset: str, device: torch.device,
         train(corpus=[str(path)], out=out, preset=preset, max_minutes=minutes,
               progress_bar=False, eval_max_tokens=200_000, device=device.type,
               **(overrides or {}))
-        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+        rows = rundir.read_metrics(out)
     return [(r["elapsed_s"], r["val_loss"]) for r in rows if "val_loss" in r]
 
 

@@ -1,4 +1,4 @@
-"""`creative-rnn bench`: the performance table (see creative_rnn/perf/report.py)."""
+"""`creative-rnn bench`: the performance table (see creative_rnn/bench/report.py)."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ class EngineUnsupported(SamplingError):
 
 
 def _kernels():
+    """The compiled kernels, imported (and compiled) on first use; numba is optional."""
     try:
         from . import kernels
     except ImportError as e:  # numba missing or not matching the installed numpy

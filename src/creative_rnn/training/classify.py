@@ -16,12 +16,12 @@ import torch
 
 from ..codecs import Codec
 from ..config import ModelConfig, TaskOptions, TrainConfig
-from ..data.batches import ExampleBatches, pad_sequences
+from ..data.batches import pad_sequences
 from ..data.store import IGNORE
 from ..errors import CorpusError
 from ..models.seq2seq import Tagger
 from .examples import read_jsonl, split_examples
-from .task import Task, digest_of, on_device
+from .task import ExampleTask, digest_of, on_device
 
 Example = tuple[list[int], Any]  # (ids, label) or (ids, [tag per id])
 
@@ -48,9 +48,8 @@ def examples_from_rows(rows: list[dict[str, Any]], codec: Codec, fit_codec: bool
     return out, per_step
 
 
-class ClassifyTask(Task):
+class ClassifyTask(ExampleTask):
     name = "classify"
-    reports_accuracy = True
 
     def __init__(self, examples: list[Example], per_step: bool, labels: list[str],
                  sources: list[str], model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -73,23 +72,13 @@ class ClassifyTask(Task):
             y = torch.tensor([self.index[label] for _, label in chunk])
         return x, lengths, y
 
-    def _sizes(self, examples: list[Example]) -> list[int]:
+    def sizes(self, examples: list[Example]) -> list[int]:
         return [len(y) if self.per_step else 1 for _, y in examples]
-
-    def batches(self, rank: int, ranks: int) -> ExampleBatches:
-        return ExampleBatches(self.train, self._sizes(self.train), self.cfg.batch_size,
-                              self.cfg.seed, self.collate, rank, ranks)
 
     def forward(self, net, batch, state):
         x, lengths, y = on_device(batch.tensors, net)
         logits = net(x, lengths)
         return logits.reshape(-1, len(self.labels)), y.reshape(-1), None
-
-    def val_batches(self):
-        B = self.cfg.batch_size
-        for i in range(0, len(self.val), B):
-            chunk = self.val[i: i + B]
-            yield ExampleBatches.batch_of(self.collate(chunk), sum(self._sizes(chunk)))
 
     def describe(self) -> dict[str, Any]:
         return {"labels": self.labels, "per_step": self.per_step,

@@ -18,12 +18,12 @@ from typing import Any
 from .. import corpora
 from ..codecs import Codec
 from ..config import ModelConfig, TaskOptions, TrainConfig
-from ..data.batches import ExampleBatches, pad_sequences
+from ..data.batches import pad_sequences
 from ..data.store import IGNORE
 from ..errors import CorpusError
 from ..models.seq2seq import Seq2Seq
 from .examples import read_jsonl, split_examples
-from .task import Task, digest_of, on_device
+from .task import ExampleTask, digest_of, on_device
 
 Pair = tuple[list[int], list[int]]
 
@@ -68,9 +68,8 @@ def _is_pairs_file(path: str) -> bool:
         return False
 
 
-class Seq2SeqTask(Task):
+class Seq2SeqTask(ExampleTask):
     name = "seq2seq"
-    reports_accuracy = True
 
     def __init__(self, pairs: Sequence[Pair], codec: Codec, corpus: dict[str, Any],
                  model_cfg: ModelConfig, train_cfg: TrainConfig, options: TaskOptions):
@@ -91,23 +90,13 @@ class Seq2SeqTask(Task):
         return x, lengths, y_prev, y
 
     @staticmethod
-    def _sizes(pairs: Sequence[Pair]) -> list[int]:
+    def sizes(pairs: Sequence[Pair]) -> list[int]:
         return [len(b) + 1 for _, b in pairs]  # the response and its end token
-
-    def batches(self, rank: int, ranks: int) -> ExampleBatches:
-        return ExampleBatches(self.train, self._sizes(self.train), self.cfg.batch_size,
-                              self.cfg.seed, self.collate, rank, ranks)
 
     def forward(self, net, batch, state):
         x, lengths, y_prev, y = on_device(batch.tensors, net)
         logits = net(x, lengths, y_prev)
         return logits.reshape(-1, logits.size(-1)), y.reshape(-1), None
-
-    def val_batches(self):
-        B = self.cfg.batch_size
-        for i in range(0, len(self.val), B):
-            chunk = self.val[i: i + B]
-            yield ExampleBatches.batch_of(self.collate(chunk), sum(self._sizes(chunk)))
 
     def describe(self) -> dict[str, Any]:
         return {"corpus": self.corpus, "pairs": self.n_pairs, "corpus_digest": self.digest}

@@ -22,7 +22,8 @@ from typing import Any
 
 import torch
 
-from ..config import TaskOptions
+from ..config import TaskOptions, TrainConfig
+from ..data.batches import ExampleBatches
 
 
 class Task:
@@ -45,6 +46,33 @@ class Task:
 
     def describe(self) -> dict[str, Any]:
         return {}
+
+
+class ExampleTask(Task):
+    """A task of independent examples (classify, seq2seq): shuffled batches each epoch,
+    validation in order. Subclasses give ``collate`` (examples -> tensors) and ``sizes``
+    (targets per example)."""
+
+    reports_accuracy = True
+    cfg: TrainConfig
+    train: list
+    val: list
+
+    def collate(self, chunk: list) -> tuple:
+        raise NotImplementedError
+
+    def sizes(self, examples: list) -> list[int]:
+        raise NotImplementedError
+
+    def batches(self, rank: int, ranks: int) -> ExampleBatches:
+        return ExampleBatches(self.train, self.sizes(self.train), self.cfg.batch_size,
+                              self.cfg.seed, self.collate, rank, ranks)
+
+    def val_batches(self):
+        B = self.cfg.batch_size
+        for i in range(0, len(self.val), B):
+            chunk = self.val[i: i + B]
+            yield ExampleBatches.batch_of(self.collate(chunk), sum(self.sizes(chunk)))
 
 
 def digest_of(obj: Any) -> str:

@@ -3,24 +3,10 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 from ..core.files import atomic_write_bytes
-from ..errors import CheckpointError
-
-
-def read_metrics(run_dir: str | Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing; is {run_dir} a run directory?")
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a kill mid-write is skipped, the rest still plots
-    return rows
+from ..rundir import read_metrics
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, x: str = "step") -> Path:

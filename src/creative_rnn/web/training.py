@@ -10,7 +10,6 @@ a finished run is served as a model straight away.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import threading
 from pathlib import Path
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .. import codecs, corpora
+from .. import codecs, corpora, rundir
 from ..core.files import atomic_write_bytes
 from ..errors import UserError
 from ..sampling.generator import load
@@ -237,7 +236,7 @@ async def _follow(request: Request, job: Job):
     sent_rows, sent_samples, last_status = 0, 0, None
     while True:
         finished = job.finished  # read first: what follows is then complete
-        rows = _rows(job.run / "metrics.jsonl")
+        rows = rundir.read_metrics(job.run, missing_ok=True)
         if len(rows) > sent_rows:
             yield sse("metrics", {"rows": rows[sent_rows:]})
             sent_rows = len(rows)
@@ -257,20 +256,6 @@ async def _follow(request: Request, job: Job):
                                          "error": "the studio server is shutting down"}})
             return
         await anyio.sleep(POLL_SECONDS)
-
-
-def _rows(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    out = []
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a line being written right now: read it next time
-    return out
 
 
 def _sample(job: Job, step: int) -> None:

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from . import codecs
+from . import codecs, rundir
 from .core.files import atomic_write_text
 from .sampling.generator import load
 from .training.run import train
@@ -21,7 +21,7 @@ def demo(out: str | Path = "creative-rnn-demo", minutes: float = 3.0, num: int =
     second call reuses the trained run."""
     out = Path(out)
     run = out / "run"
-    if (run / "model.safetensors").exists():
+    if (run / rundir.WEIGHTS).exists():
         print(f"{run} is already trained; generating new tunes from it "
               f"(delete {out} to train again)")
     else:

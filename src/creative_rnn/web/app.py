@@ -24,6 +24,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .. import rundir
 from ..errors import UserError
 from ..sampling.generator import Generator, load
 from ..viz.activations import collect, keys_for
@@ -78,7 +79,7 @@ class Studio:
         if self.runs_dir is not None:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             for run in sorted(self.runs_dir.iterdir()):
-                if (run / "model.safetensors").is_file() and run.resolve() not in \
+                if (run / rundir.WEIGHTS).is_file() and run.resolve() not in \
                         {m.run.resolve() for m in self.models.values()}:
                     self.add(run)
 

@@ -217,3 +217,16 @@ def test_run_directory_holds_only_json_safetensors_and_png(tiny_text_run):
                 json.loads(line)
         else:
             assert p.suffix == ".png" and p.read_bytes().startswith(b"\x89PNG"), p
+
+
+def test_a_run_stopped_before_its_first_checkpoint_starts_again(tmp_path, startrek):
+    """No weights yet: --resume says there is nothing to resume, and the same --out trains."""
+    out = tmp_path / "r"
+    cr.train(corpus=[str(startrek)], out=out, preset="tiny", max_steps=2, progress_bar=False)
+    for name in ("model.safetensors", "optimizer.safetensors"):  # as if killed before them
+        (out / name).unlink()
+    with pytest.raises(CheckpointError, match="before its first checkpoint"):
+        cr.train(resume=out, max_steps=4, progress_bar=False)
+    result = cr.train(corpus=[str(startrek)], out=out, preset="tiny", max_steps=2,
+                      progress_bar=False)
+    assert result.step == 2 and (out / "optimizer.safetensors").is_file()

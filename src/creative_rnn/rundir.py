@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from . import codecs
-from .config import ModelConfig, from_dict
+from .config import ModelConfig, TaskOptions, from_dict
 from .core.files import atomic_write_json, atomic_write_text, read_json
 from .core.tensors import FORMAT, load_tensors, save_tensors
 from .errors import CheckpointError
@@ -39,6 +39,9 @@ RESUME = "optimizer.safetensors"
 STATE = "state.json"
 BEST = "best"
 PLOT = "loss.png"
+# how a user reads a run of each task, for the error when a reader gets the wrong kind
+READERS = {"lm": "creative-rnn sample", "classify": "creative-rnn classify",
+           "seq2seq": "creative-rnn respond"}
 
 
 # --- self-description ----------------------------------------------------------------------
@@ -53,8 +56,9 @@ def create(out: str | Path, config: dict[str, Any], codec: codecs.Codec) -> Path
 
 
 def exists(run: str | Path) -> bool:
-    """Whether ``run`` already holds a run (a new one must not overwrite it)."""
-    return (Path(run) / CONFIG).exists()
+    """Whether ``run`` holds trained weights (a new run must not overwrite them). A run
+    stopped before its first checkpoint holds none, and may be started again."""
+    return (Path(run) / RESUME).exists() or (Path(run) / WEIGHTS).exists()
 
 
 def read_config(run: str | Path) -> dict[str, Any]:
@@ -78,6 +82,27 @@ def model_config(run: str | Path, config: dict[str, Any]) -> ModelConfig:
         return from_dict(ModelConfig, config["model"])
     except (KeyError, TypeError) as e:
         raise CheckpointError(f"{run}/{CONFIG} has no valid model section ({e})") from None
+
+
+def task_options(run: str | Path, config: dict[str, Any]) -> TaskOptions:
+    try:
+        return TaskOptions(**config.get("task_options", {}))
+    except TypeError as e:
+        raise CheckpointError(f"{run}/{CONFIG} has bad task options ({e})") from None
+
+
+def read_run(run_dir: str | Path, task: str, last: bool = False
+             ) -> tuple[dict[str, Any], codecs.Codec, ModelConfig, TaskOptions, Path]:
+    """A run of ``task``: its config, codec, model config, task options and the path of its
+    best (or ``last``) weights. A run of another task is refused, naming its reader."""
+    run = Path(run_dir)
+    config = read_config(run)
+    actual = task_of(config)
+    if actual != task:
+        raise CheckpointError(f"{run} is a {actual} run, not a {task} run; read it with "
+                              f"{READERS.get(actual, 'its own command')}")
+    return (config, read_codec(run), model_config(run, config), task_options(run, config),
+            weights_path(run, last))
 
 
 # --- weights -------------------------------------------------------------------------------
@@ -164,14 +189,8 @@ def load_run(run_dir: str | Path, last: bool = False, device: str | torch.device
 
     The run directory is self-describing: codec, vocabulary and model shape all come from it.
     """
-    run = Path(run_dir)
-    cfg = read_config(run)
-    if task_of(cfg) != "lm":  # classify/seq2seq runs have their own readers (sampling/)
-        raise CheckpointError(f"{run} is a {cfg['task']} run, not a language model; use "
-                              "creative-rnn respond (seq2seq) or creative-rnn classify")
-    codec = read_codec(run)
-    model = SequenceModel(model_config(run, cfg))
-    weights = weights_path(run, last)
+    cfg, codec, model_cfg, _, weights = read_run(run_dir, "lm", last)
+    model = SequenceModel(model_cfg)
     meta = load_weights(model, weights)
     model.eval()
     if device is not None:

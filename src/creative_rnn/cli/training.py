@@ -60,8 +60,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_corpus(args) -> None:
-    codec = codecs.get(args.codec, encoding=args.encoding) if args.codec in ("char", "word") \
-        else codecs.get(args.codec)
+    codec = codecs.for_files(args.codec, encoding=args.encoding)
     corpus = corpora.load(args.source, codec, documents=args.documents, unit=args.unit,
                           **named_options(args))
     codec.fit(corpus.items)

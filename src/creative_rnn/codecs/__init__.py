@@ -39,6 +39,14 @@ def get(name: str, **options: Any) -> Codec:
         raise UserError(f"bad option for codec {name!r}: {e}") from None
 
 
+def for_files(name: str, **file_options: Any) -> Codec:
+    """A new codec by name with those of ``file_options`` (encoding, max_vocab) it takes;
+    None values are left to the codec's defaults."""
+    cls = _REGISTRY.get(name)
+    wanted = cls.file_options if cls is not None else ()
+    return get(name, **{k: v for k, v in file_options.items() if k in wanted and v is not None})
+
+
 def from_json(data: dict[str, Any]) -> Codec:
     """Rebuild a fitted codec from a run directory's ``codec.json``."""
     try:
@@ -49,4 +57,5 @@ def from_json(data: dict[str, Any]) -> Codec:
     return codec
 
 
-__all__ = ["Codec", "Vocabulary", "CharCodec", "WordCodec", "get", "from_json", "register", "names"]
+__all__ = ["Codec", "Vocabulary", "CharCodec", "WordCodec", "get", "for_files", "from_json",
+           "register", "names"]

@@ -24,6 +24,8 @@ class Codec:
     name = ""
     file_suffix = ".txt"  # the codec's own file format (what ``write`` makes)
     formats: tuple[str, ...] = ()  # extra formats ``outputs`` can write ("mid", "wav", ...)
+    file_options: tuple[str, ...] = ()  # corpus-reading options it takes (text: encoding,
+    # max_vocab); the command line's --encoding/--max-vocab go only to codecs that list them
     documents = False  # items are whole pieces: language models train on documents
     is_music = False  # items are notes: ``notes`` gives them, outputs include piano rolls
     items_per_file = False  # ``read_items`` gives several items per file (tunes, pieces);

@@ -47,6 +47,8 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
 class TextCodec(Codec):
     """Shared reading and writing of plain text items."""
 
+    file_options = ("encoding", "max_vocab")
+
     def read(self, path: str | Path) -> str:
         return read_text(path, self.options.get("encoding", "utf-8"))
 

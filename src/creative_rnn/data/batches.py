@@ -50,7 +50,24 @@ def fit_stream_shape(n_tokens: int, batch_size: int, seq_len: int) -> tuple[int,
     return batch_size, seq_len
 
 
-class StreamBatches:
+class EpochCursor:
+    """A batcher's position is (epoch, position in the epoch); everything else derives from
+    it, so a saved cursor restores exactly the batches an uninterrupted run reads next."""
+
+    epoch, pos = 0, 0
+
+    def _start_epoch(self) -> None:
+        raise NotImplementedError
+
+    def cursor(self) -> dict:
+        return {"epoch": self.epoch, "pos": self.pos}
+
+    def restore(self, cursor: dict) -> None:
+        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
+        self._start_epoch()
+
+
+class StreamBatches(EpochCursor):
     """Contiguous lanes for truncated BPTT. Cursor: epoch and column.
 
     ``batch_size`` is the global number of lanes; process ``rank`` of ``ranks`` reads only
@@ -85,12 +102,7 @@ class StreamBatches:
         y = torch.from_numpy(self.y_lanes[:, s].astype(np.int64))
         return Batch(x, y, reset, y.numel(), y.numel() * self.ranks)
 
-    def cursor(self) -> dict:
-        return {"epoch": self.epoch, "pos": self.pos}
-
-    def restore(self, cursor: dict) -> None:
-        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
-        self._lanes()
+    _start_epoch = _lanes
 
 
 def pad_documents(docs: Sequence[np.ndarray], pad: int = 0) -> Batch:
@@ -105,55 +117,66 @@ def pad_documents(docs: Sequence[np.ndarray], pad: int = 0) -> Batch:
     return Batch(x, y, True, int((y != IGNORE).sum()))
 
 
-class DocumentBatches:
-    """Shuffled whole documents, batched with others of similar length.
+class ShuffledBatches(EpochCursor):
+    """Items shuffled anew each epoch from (seed, epoch), in global batches of ``batch_size``
+    (the remainder waits for another epoch). ``sizes[i]`` is item i's number of targets.
+    Process ``rank`` of ``ranks`` takes its share of each global batch; every rank knows the
+    whole batch, so the step's global token count needs no message. Subclasses make a
+    batch of their items (``_make``) and may order an epoch otherwise (``_order``)."""
 
-    Each epoch shuffles the documents, sorts them by length within pools of ``POOL`` batches
-    (so a batch pads little), then shuffles the order of the batches. Everything derives from
-    (seed, epoch), so the cursor is just the epoch and the batch index. Process ``rank`` of
-    ``ranks`` takes its share of each global batch of ``batch_size`` documents.
-    """
+    def __init__(self, sizes: Sequence[int], batch_size: int, seed: int, rank: int = 0,
+                 ranks: int = 1):
+        self.sizes, self.B, self.seed = np.asarray(sizes, dtype=np.int64), batch_size, seed
+        n = batch_size // ranks
+        self.rows = slice(rank * n, (rank + 1) * n)
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        self.batches = self._order(np.random.default_rng([self.seed, self.epoch]))
+
+    def _order(self, rng: np.random.Generator) -> list[np.ndarray]:
+        order = rng.permutation(len(self.sizes))
+        return [order[i: i + self.B] for i in range(0, len(order) - self.B + 1, self.B)]
+
+    def _make(self, mine: np.ndarray):
+        raise NotImplementedError
+
+    def next(self):
+        if self.pos >= len(self.batches):
+            self.epoch, self.pos = self.epoch + 1, 0
+            self._start_epoch()
+        chosen = self.batches[self.pos]
+        self.pos += 1
+        batch = self._make(chosen[self.rows])
+        batch.global_tokens = int(self.sizes[chosen].sum())
+        return batch
+
+
+class DocumentBatches(ShuffledBatches):
+    """Shuffled whole documents, batched with others of similar length: each epoch shuffles
+    the documents, sorts them by length within pools of ``POOL`` batches (so a batch pads
+    little), then shuffles the order of the batches."""
 
     POOL = 50  # batches per sorting pool: big enough to group lengths, small enough to mix
 
     def __init__(self, docs: list[np.ndarray], batch_size: int, seed: int, rank: int = 0,
                  ranks: int = 1):
-        self.docs, self.B, self.seed = docs, batch_size, seed
-        n = batch_size // ranks
-        self.rows = slice(rank * n, (rank + 1) * n)
-        self.lengths = np.array([len(d) for d in docs])
-        self.epoch, self.pos = 0, 0
-        self._order()
+        self.docs = docs
+        super().__init__([len(d) - 1 for d in docs], batch_size, seed, rank, ranks)
 
-    def _order(self) -> None:
-        rng = np.random.default_rng([self.seed, self.epoch])
+    def _order(self, rng: np.random.Generator) -> list[np.ndarray]:
         order = rng.permutation(len(self.docs))
-        usable = len(order) // self.B * self.B  # the remainder waits for another epoch
+        usable = len(order) // self.B * self.B
         batches: list[np.ndarray] = []
         pool = self.B * self.POOL
         for start in range(0, usable, pool):
             chunk = order[start: min(start + pool, usable)]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            chunk = chunk[np.argsort(self.sizes[chunk], kind="stable")]
             batches += [chunk[i: i + self.B] for i in range(0, len(chunk), self.B)]
-        self.batches = [batches[i] for i in rng.permutation(len(batches))]
+        return [batches[i] for i in rng.permutation(len(batches))]
 
-    def next(self) -> Batch:
-        if self.pos >= len(self.batches):
-            self.epoch, self.pos = self.epoch + 1, 0
-            self._order()
-        chosen = self.batches[self.pos]
-        self.pos += 1
-        batch = pad_documents([self.docs[i] for i in chosen[self.rows]])
-        # every rank knows the whole batch, so the global token count needs no message
-        batch.global_tokens = int(self.lengths[chosen].sum()) - len(chosen)
-        return batch
-
-    def cursor(self) -> dict:
-        return {"epoch": self.epoch, "pos": self.pos}
-
-    def restore(self, cursor: dict) -> None:
-        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
-        self._order()
+    def _make(self, mine: np.ndarray) -> Batch:
+        return pad_documents([self.docs[i] for i in mine])
 
 
 def eval_batches(split: Split, batch_size: int, seq_len: int,
@@ -189,46 +212,23 @@ class ExampleBatch:
     reset: bool = True  # no state carries between examples
 
 
-class ExampleBatches:
-    """Independent examples (classify, seq2seq), shuffled anew each epoch from (seed, epoch),
-    so the cursor is just the epoch and the batch index. ``collate`` turns a list of
-    examples into tensors; ``sizes[i]`` is example i's number of targets. Process ``rank``
-    of ``ranks`` takes its share of each global batch of ``batch_size`` examples."""
+class ExampleBatches(ShuffledBatches):
+    """Independent examples (classify, seq2seq); ``collate`` turns a list of them into
+    tensors."""
 
     def __init__(self, examples: Sequence, sizes: Sequence[int], batch_size: int, seed: int,
                  collate, rank: int = 0, ranks: int = 1):
-        self.examples, self.sizes = examples, np.asarray(sizes, dtype=np.int64)
-        self.B, self.seed, self.collate = min(batch_size, len(examples)), seed, collate
-        n = self.B // ranks
-        self.rows = slice(rank * n, (rank + 1) * n)
-        self.epoch, self.pos = 0, 0
-        self._order()
+        self.examples, self.collate = examples, collate
+        super().__init__(sizes, min(batch_size, len(examples)), seed, rank, ranks)
 
-    def _order(self) -> None:
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.examples))
-        self.batches = [order[i: i + self.B] for i in range(0, len(order) - self.B + 1, self.B)]
-
-    def next(self) -> ExampleBatch:
-        if self.pos >= len(self.batches):
-            self.epoch, self.pos = self.epoch + 1, 0
-            self._order()
-        chosen = self.batches[self.pos]
-        self.pos += 1
-        mine = chosen[self.rows]
+    def _make(self, mine: np.ndarray) -> ExampleBatch:
         return ExampleBatch(self.collate([self.examples[i] for i in mine]),
-                            int(self.sizes[mine].sum()), int(self.sizes[chosen].sum()))
+                            int(self.sizes[mine].sum()))
 
     @staticmethod
     def batch_of(tensors: tuple, tokens: int) -> ExampleBatch:
         """A batch made outside the shuffle (validation reads the examples in order)."""
         return ExampleBatch(tensors, tokens, tokens)
-
-    def cursor(self) -> dict:
-        return {"epoch": self.epoch, "pos": self.pos}
-
-    def restore(self, cursor: dict) -> None:
-        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
-        self._order()
 
 
 def pad_sequences(seqs: Sequence[Sequence[int]], value: int = 0

@@ -10,17 +10,18 @@ import torch
 from ..data.batches import pad_sequences
 from ..errors import UserError
 from ..models.seq2seq import Tagger
-from .runs import loaded, open_run
+from ..rundir import load_weights, read_run
 
 
 class Classifier:
     """``predict(item)`` gives the label, or one tag per token."""
 
     def __init__(self, run_dir: str | Path, last: bool = False):
-        cfg, self.codec, model_cfg, opts, weights = open_run(run_dir, "classify", last)
+        cfg, self.codec, model_cfg, opts, weights = read_run(run_dir, "classify", last)
         self.labels, self.per_step = cfg["labels"], cfg["per_step"]
-        self.model = loaded(Tagger(model_cfg, len(self.labels), opts.bidirectional,
-                                   self.per_step), weights)
+        self.model = Tagger(model_cfg, len(self.labels), opts.bidirectional, self.per_step)
+        load_weights(self.model, weights)
+        self.model.eval()
 
     @torch.no_grad()
     def predict(self, item: Any) -> str | list[tuple[str, str]]:

@@ -54,7 +54,7 @@ class ClassifyTask(ExampleTask):
     def __init__(self, examples: list[Example], per_step: bool, labels: list[str],
                  sources: list[str], model_cfg: ModelConfig, train_cfg: TrainConfig,
                  options: TaskOptions):
-        self.cfg, self.options, self.per_step, self.labels = train_cfg, options, per_step, labels
+        self.cfg, self.per_step, self.labels = train_cfg, per_step, labels
         self.sources = sources
         self.index = {t: i for i, t in enumerate(labels)}
         L = train_cfg.doc_max_len

@@ -15,10 +15,10 @@ from typing import Any
 import torch
 
 from ..codecs import Codec
-from ..config import ModelConfig, TrainConfig
+from ..config import ModelConfig, TaskOptions, TrainConfig
 from ..data.batches import DocumentBatches, StreamBatches, eval_batches, fit_stream_shape, retarget
 from ..data.cache import prepare as prepare_store
-from ..data.store import TokenStore
+from ..data.store import Split, TokenStore
 from ..models import SequenceModel
 from .distributed import is_main
 from .task import Task
@@ -27,13 +27,11 @@ from .task import Task
 class LanguageModelTask(Task):
     name = "lm"
 
-    def __init__(self, codec: Codec, store: TokenStore, spec: dict[str, Any],
-                 model_cfg: ModelConfig, train_cfg: TrainConfig):
-        self.codec, self.spec, self.cfg = codec, spec, train_cfg
-        self.train_split, self.val_split = store.split(train_cfg.val_fraction,
-                                                       train_cfg.doc_max_len)
+    def __init__(self, codec: Codec, splits: tuple[Split, Split], digest: str,
+                 spec: dict[str, Any], model_cfg: ModelConfig, train_cfg: TrainConfig):
+        self.codec, self.spec, self.cfg, self.digest = codec, spec, train_cfg, digest
+        self.train_split, self.val_split = splits
         self.carries_state = self.train_split.stream is not None
-        self.digest = ids_digest(store)
         self.model_cfg = dataclasses.replace(model_cfg, vocab_size=codec.vocab_size,
                                              output_size=codec.output_size)
         self.model = SequenceModel(self.model_cfg)
@@ -53,7 +51,9 @@ class LanguageModelTask(Task):
         x = batch.x.to(device, non_blocking=True)
         y = batch.y.to(device, non_blocking=True)
         if self.table is not None:
-            y = retarget(y, self.table.to(device))
+            if self.table.device != device:  # once: the trainer moves the model after this
+                self.table = self.table.to(device)
+            y = retarget(y, self.table)
         logits, state = net(x, None if batch.reset else state)
         return logits.reshape(-1, logits.size(-1)), y.reshape(-1), state
 
@@ -71,9 +71,8 @@ def ids_digest(store: TokenStore) -> str:
     return hashlib.sha256(store.ids.tobytes() + store.offsets.tobytes()).hexdigest()[:16]
 
 
-def fit_shapes(train_cfg: TrainConfig, store: TokenStore) -> TrainConfig:
+def fit_shapes(train_cfg: TrainConfig, train_split: Split) -> TrainConfig:
     """Shrink batch/sequence length for a small corpus, and say so."""
-    train_split, _ = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
     if train_split.stream is not None:
         B, T = fit_stream_shape(len(train_split.stream), train_cfg.batch_size, train_cfg.seq_len)
     else:
@@ -87,19 +86,23 @@ def fit_shapes(train_cfg: TrainConfig, store: TokenStore) -> TrainConfig:
 
 
 def new_task(sources: list[str], codec: Codec, model_cfg: ModelConfig, train_cfg: TrainConfig,
-             unit: str = "line", named_options: dict | None = None, **_: Any
-             ) -> tuple[LanguageModelTask, TrainConfig]:
-    """Load and encode the corpus (fitting the codec), shrink shapes for a small corpus."""
+             options: TaskOptions, unit: str = "line", named_options: dict | None = None,
+             **_: Any) -> tuple[LanguageModelTask, TrainConfig]:
+    """Load and encode the corpus (fitting the codec), shrink shapes for a small corpus.
+    A language model has no task options (``resolve`` refuses their keys)."""
     spec = {"sources": [str(s) for s in sources], "documents": train_cfg.documents,
             "unit": unit, "named_options": named_options or {}}
     store = prepare_store(spec, codec, fit=True)
-    train_cfg = fit_shapes(train_cfg, store)
-    return LanguageModelTask(codec, store, spec, model_cfg, train_cfg), train_cfg
+    splits = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
+    train_cfg = fit_shapes(train_cfg, splits[0])
+    task = LanguageModelTask(codec, splits, ids_digest(store), spec, model_cfg, train_cfg)
+    return task, train_cfg
 
 
 def task_from_run(config: dict[str, Any], codec: Codec, model_cfg: ModelConfig,
-                  train_cfg: TrainConfig) -> LanguageModelTask:
+                  train_cfg: TrainConfig, options: TaskOptions) -> LanguageModelTask:
     """The task of a saved run, its corpus encoded again (or read from the token cache)."""
     spec = config["corpus"]
-    return LanguageModelTask(codec, prepare_store(spec, codec, fit=False), spec, model_cfg,
-                             train_cfg)
+    store = prepare_store(spec, codec, fit=False)
+    return LanguageModelTask(codec, store.split(train_cfg.val_fraction, train_cfg.doc_max_len),
+                             ids_digest(store), spec, model_cfg, train_cfg)

@@ -23,19 +23,6 @@ UNLIMITED_STEPS = 10**9
 RESUMABLE = ("max_minutes", "max_steps")  # what a resume may change: the budget
 
 
-def make_codec(codec: str | codecs.Codec, encoding: str, max_vocab: int | None
-               ) -> codecs.Codec:
-    """A codec by name, with the text codecs' corpus options."""
-    if not isinstance(codec, str):
-        return codec
-    opts: dict[str, Any] = {}
-    if codec in ("char", "word"):
-        opts["encoding"] = encoding
-        if max_vocab is not None:
-            opts["max_vocab"] = max_vocab
-    return codecs.get(codec, **opts)
-
-
 def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
           codec: str | codecs.Codec = "char", preset: str | None = None,
           config: str | Path | None = None, resume: str | Path | None = None,
@@ -59,7 +46,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
         raise UserError(f"{out} already holds a run; continue it with --resume {out} "
                         "or choose another --out")
     overrides, options = split_task_options(task, overrides)
-    codec = make_codec(codec, encoding, max_vocab)
+    if isinstance(codec, str):
+        codec = codecs.for_files(codec, encoding=encoding, max_vocab=max_vocab)
     if task == "lm":
         if documents is not None:
             overrides["documents"] = documents
@@ -90,9 +78,12 @@ def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
         raise UserError(f"on --resume only {', '.join(RESUMABLE)} can change "
                         f"(got {', '.join(sorted(set(overrides) - set(RESUMABLE)))})")
     if not rundir.can_resume(run):
-        raise CheckpointError(f"{run} has no {rundir.RESUME} (a {rundir.task_of(config)} run "
-                              "from before resumable tasks); it still loads and answers, but "
-                              "to train more start a new run")
+        if rundir.exists(run):  # weights but no resume state: written before tasks resumed
+            raise CheckpointError(f"{run} has no {rundir.RESUME} (a {rundir.task_of(config)} "
+                                  "run from before resumable tasks); it still loads and "
+                                  "answers, but to train more start a new run")
+        raise CheckpointError(f"{run} stopped before its first checkpoint: nothing to resume; "
+                              f"train it again with --out {run}")
     _, train_cfg, _ = configs(run, config)
     train_cfg = dataclasses.replace(train_cfg, **overrides)
     train_cfg.validate()

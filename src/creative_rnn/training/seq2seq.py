@@ -73,7 +73,7 @@ class Seq2SeqTask(ExampleTask):
 
     def __init__(self, pairs: Sequence[Pair], codec: Codec, corpus: dict[str, Any],
                  model_cfg: ModelConfig, train_cfg: TrainConfig, options: TaskOptions):
-        self.cfg, self.options, self.corpus = train_cfg, options, corpus
+        self.cfg, self.corpus = train_cfg, corpus
         L = train_cfg.doc_max_len
         pairs = [(list(a)[:L], list(b)[:L]) for a, b in pairs]
         self.n_pairs, self.digest = len(pairs), digest_of(pairs)

@@ -22,15 +22,14 @@ from typing import Any
 
 import torch
 
-from ..config import TaskOptions, TrainConfig
+from ..config import TrainConfig
 from ..data.batches import ExampleBatches
 
 
 class Task:
-    name = "lm"
+    name = ""  # as in config.TASKS
     carries_state = False  # streams carry the hidden state from one batch to the next
     reports_accuracy = False  # validation also reports the share of targets argmax gets
-    options = TaskOptions()
     model: torch.nn.Module
     digest: str
 

@@ -26,10 +26,10 @@ def new_task(task: str, sources: list[str], codec, model_cfg: ModelConfig,
 
 def configs(run: Path, config: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, TaskOptions]:
     try:
-        return (from_dict(ModelConfig, config["model"]), from_dict(TrainConfig, config["train"]),
-                TaskOptions(**config.get("task_options", {})))
+        train_cfg = from_dict(TrainConfig, config["train"])
     except (KeyError, TypeError) as e:
-        raise CheckpointError(f"{run}/{rundir.CONFIG} is incomplete ({e})") from None
+        raise CheckpointError(f"{run}/{rundir.CONFIG} has no valid train section ({e})") from None
+    return rundir.model_config(run, config), train_cfg, rundir.task_options(run, config)
 
 
 def task_from_run(run: Path, config: dict[str, Any], train_cfg: TrainConfig | None = None
@@ -39,10 +39,8 @@ def task_from_run(run: Path, config: dict[str, Any], train_cfg: TrainConfig | No
     model_cfg, saved_train, options = configs(run, config)
     codec = rundir.read_codec(run)
     task = rundir.task_of(config)
-    module = MODULES[task]
-    kwargs = {} if task == "lm" else {"options": options}
     try:
-        return module.task_from_run(config, codec, model_cfg, train_cfg or saved_train,
-                                    **kwargs)
+        return MODULES[task].task_from_run(config, codec, model_cfg, train_cfg or saved_train,
+                                           options)
     except KeyError as e:
         raise CheckpointError(f"{run}/{rundir.CONFIG} has no {e} for its {task} task") from None

@@ -7,8 +7,6 @@ import sys
 
 from ..core.device import resolve_device
 from ..errors import UserError
-from ..web import Limits, create_app
-from ..web.training import closing
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -30,6 +28,8 @@ def add_commands(sub) -> dict:
 
 
 def limits_from(args: argparse.Namespace):
+    from ..web import Limits  # the studio's libraries load for `serve` only (~0.1 s)
+
     for flag in ("max_length", "max_generations", "max_trainings", "port"):
         if getattr(args, flag) < (0 if flag == "port" else 1):
             raise UserError(f"--{flag.replace('_', '-')} must be positive")
@@ -42,6 +42,9 @@ def limits_from(args: argparse.Namespace):
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
+
+    from ..web import create_app
+    from ..web.training import closing
 
     if not args.runs and not args.runs_dir:
         raise UserError("serve needs a RUN to serve or --runs-dir DIR to train new ones, e.g. "

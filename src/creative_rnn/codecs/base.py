@@ -23,7 +23,8 @@ class Codec:
 
     name = ""
     file_suffix = ".txt"  # the codec's own file format (what ``write`` makes)
-    formats: tuple[str, ...] = ()  # extra formats ``outputs`` can write ("mid", "wav", ...)
+    formats: tuple[str, ...] = ()  # what ``outputs`` accepts in ``formats`` (music: mid,
+    # musicxml, wav, png); the codec's own file_suffix is always written
     file_options: tuple[str, ...] = ()  # corpus-reading options it takes (text: encoding,
     # max_vocab); the command line's --encoding/--max-vocab go only to codecs that list them
     documents = False  # items are whole pieces: language models train on documents

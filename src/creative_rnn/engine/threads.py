@@ -15,8 +15,6 @@ import functools
 import importlib.util
 import os
 
-import numba
-
 L2_BYTES = 1 << 20  # weights per token above this go to two threads (see module doc)
 AUTO_THREADS = 2  # measured on a 2-core machine; more threads were never measured
 
@@ -26,6 +24,8 @@ def layer_available() -> bool:
     """Whether a thread-safe threading layer (OpenMP or TBB) loads. Checked once per process;
     where one does, Numba is told to use only those (unless the user chose a layer with
     NUMBA_THREADING_LAYER), so a parallel step never lands on the workqueue."""
+    import numba  # here, not above: Numba takes ~0.2 s to load, paid only by an engine
+
     found = any(importlib.util.find_spec(f"numba.np.ufunc.{pool}") is not None
                 for pool in ("omppool", "tbbpool"))
     if found and os.environ.get("NUMBA_THREADING_LAYER") is None:
@@ -48,4 +48,6 @@ def choose(threads: int | None, weight_bytes: int) -> int:
     wanted = threads or (AUTO_THREADS if weight_bytes > L2_BYTES else 1)
     if wanted == 1 or not layer_available():
         return 1
+    import numba  # loaded by layer_available already
+
     return min(wanted, cores(), numba.config.NUMBA_NUM_THREADS)

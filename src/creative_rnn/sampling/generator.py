@@ -1,4 +1,5 @@
-"""Generation: logit processors and a stateful, batched step loop.
+"""Generation: a stateful, batched step loop (the logit processors it applies are in
+``core/logits.py``).
 
 The prime is fed once; after that each new token costs exactly one step of the network
 (the hidden state is carried, nothing is re-fed). ``num`` samples run together as one batch,

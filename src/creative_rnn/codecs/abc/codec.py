@@ -175,10 +175,10 @@ class AbcCodec(Codec):
 
     def outputs(self, item: str, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
         """``.abc`` and ``.mid`` always; ``musicxml``, ``wav`` and ``png`` on request."""
-        unknown = [f for f in formats if f not in ("abc", "mid", "musicxml", "wav", "png")]
+        unknown = [f for f in formats if f not in ("abc", *self.formats)]
         if unknown:
             raise SamplingError(f"the abc codec cannot write {', '.join(unknown)}; "
-                                "choose from mid, musicxml, wav, png")
+                                f"choose from {', '.join(self.formats)}")
         paths = [Path(f"{stem}.abc")]
         self.write(item, paths[0])
         try:

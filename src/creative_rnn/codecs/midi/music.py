@@ -24,7 +24,6 @@ from .io import MidiData, read_midi, score_midi_bytes
 MIDI_SUFFIXES = (".mid", ".midi")
 SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn")  # parsed by music21
 JSONL_SUFFIXES = (".jsonl",)
-FORMATS = ("mid", "musicxml", "wav", "png")
 
 _NOTE_NAME = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
 _STEPS_OF = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -110,7 +109,7 @@ class MusicCodec(Codec):
     """
 
     file_suffix = ".mid"
-    formats = ("musicxml", "wav", "png")
+    formats = ("mid", "musicxml", "wav", "png")
     is_music = True
     items_per_file = True
     item_unit = "item"  # used in the "no notes" message
@@ -183,10 +182,10 @@ class MusicCodec(Codec):
         format needs is checked before the first file is written."""
         wanted = [f.lower().lstrip(".") for f in formats]
         wanted = ["mid" if f == "midi" else "musicxml" if f == "xml" else f for f in wanted]
-        bad = [f for f in wanted if f not in FORMATS]
+        bad = [f for f in wanted if f not in self.formats]
         if bad:
             raise SamplingError(f"the {self.name} codec cannot write {', '.join(bad)}; "
-                                f"choose from {', '.join(FORMATS)}")
+                                f"choose from {', '.join(self.formats)}")
         if "wav" in wanted:
             render.find_fluidsynth()
             render.find_soundfont()

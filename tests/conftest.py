@@ -59,3 +59,13 @@ def tiny_docs_run(tmp_path_factory, startrek) -> Path:
     cr.train(corpus=[str(startrek)], out=out, preset="tiny", documents=True, max_steps=150,
              batch_size=32, eval_every=50, checkpoint_every=50, progress_bar=False)
     return out
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """For modules of tiny models (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    one thread is faster than two handing tiny matrices back and forth on a busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -225,6 +225,7 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again(tmp_path, startr
     cr.train(corpus=[str(startrek)], out=out, preset="tiny", max_steps=2, progress_bar=False)
     for name in ("model.safetensors", "optimizer.safetensors"):  # as if killed before them
         (out / name).unlink()
+    assert (out / "best" / "model.safetensors").is_file()  # an evaluation came first
     with pytest.raises(CheckpointError, match="before its first checkpoint"):
         cr.train(resume=out, max_steps=4, progress_bar=False)
     result = cr.train(corpus=[str(startrek)], out=out, preset="tiny", max_steps=2,

@@ -49,6 +49,8 @@ def create(out: str | Path, config: dict[str, Any], codec: codecs.Codec) -> Path
     """Write a new run's codec.json, config.json (with the format tag) and empty metrics."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # a run stopped before its first checkpoint may have kept a best/ of another config
+    (out / BEST / WEIGHTS).unlink(missing_ok=True)
     atomic_write_json(out / CODEC, codec.to_json())
     atomic_write_json(out / CONFIG, {"format": FORMAT, **config})
     atomic_write_text(out / METRICS, "")

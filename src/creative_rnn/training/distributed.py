@@ -80,7 +80,10 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
 
 
 def teardown() -> None:
+    """Leave the process group once every rank is done with it: a rank that destroys its
+    gloo pairs while another still talks to it can abort in gloo's threads."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 

@@ -268,12 +268,12 @@ class Trainer:
                                "tokens": self.tokens, **self._validate()})
             self.save()
             dist.write_digest(self.model, self.world)
+            if self.world.active:  # only after a clean end: a failed rank must not wait in
+                dist.teardown()    # a barrier the others never reach (torchrun ends them)
         finally:
             metrics.close()
             bar.close()
             _restore_handlers(old_handlers)
-            if self.world.active:
-                dist.teardown()
         if main:
             self._plot()
         return RunResult(self.run_dir, self.step, self.last_train, self.last_val,

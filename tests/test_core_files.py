@@ -107,3 +107,23 @@ def test_atomic_write_cleans_up_on_error(tmp_path):
     finally:
         os.replace = real
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_is_one_error_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import errno
+
+    from creative_rnn.errors import WriteError
+
+    target = tmp_path / "model.safetensors"
+    tensors.save_tensors(target, {"w": torch.ones(3)}, {"step": 1})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full)
+    with pytest.raises(WriteError, match="No space left on device.*earlier file is kept"):
+        tensors.save_tensors(target, {"w": torch.zeros(3)}, {"step": 2})
+    monkeypatch.undo()
+    loaded, meta = tensors.load_tensors(target)
+    assert meta == {"step": 1} and torch.equal(loaded["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp file left

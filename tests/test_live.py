@@ -160,3 +160,60 @@ def test_osc_answers_go_to_the_reply_address(runs):
             server.stop()
             thread.join(5)
     assert msg.address == "/answer" and len(msg.params) == 3
+
+
+def _bundle(element: bytes) -> bytes:
+    """An OSC bundle (immediate time tag) holding one element."""
+    return b"#bundle\0" + (1).to_bytes(8, "big") + len(element).to_bytes(4, "big") + element
+
+
+def _hostile_packets() -> list[bytes]:
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    def message(*args, types=None) -> bytes:
+        b = OscMessageBuilder(address="/lead")
+        for a in args:
+            b.add_arg(a, types) if types else b.add_arg(a)
+        return b.build().dgram
+
+    deep = message(3)
+    for _ in range(600):  # 12 KB nested 600 deep: python-osc parses bundles recursively
+        deep = _bundle(deep)
+    return [
+        deep,
+        b"",
+        b"#bundle\0",  # a bundle header without its time tag
+        _bundle(b"\xff" * 3),  # an element shorter than a message
+        b"#bundle\0" + bytes(8) + (10**6).to_bytes(4, "big"),  # an element size past the end
+        b"/lead\0\0\0,f\0\0" + b"\x7f\xc0\x00\x00",  # NaN
+        b"/lead\0\0\0,f\0\0" + b"\x7f\x80\x00\x00",  # infinity
+        message(True), message(b"\x00\x01", types="b"), message(2**40, types="h"),
+        message(3, 4, 5, 6, 7, 8, 9, 10), message(),
+        b"/le\xffad\0\0\0,i\0\0" + (3).to_bytes(4, "big"),  # an address that is not UTF-8
+        b"/lead\0\0\0,i",  # a type tag without its argument
+    ]
+
+
+def test_no_osc_packet_ends_the_performance(runs):
+    """Any packet, of any shape, is reported and ignored; the loop keeps answering."""
+    err = io.StringIO()
+    server = OscServer(load_stepper(runs[0], seed=4), "127.0.0.1", 0, err=err)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    client = SimpleUDPClient("127.0.0.1", server.address[1])
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as raw:
+            for packet in _hostile_packets():
+                raw.sendto(packet, ("127.0.0.1", server.address[1]))
+        client.send_message("/lead", 5)
+        replies = []
+        for msg in client.get_messages(10.0):
+            replies.append(msg)
+            break
+    finally:
+        server.stop()
+        thread.join(5)
+    assert not thread.is_alive()
+    # the only answer is to the valid /lead; the deep bundle is refused, not answered
+    assert [m.address for m in replies] == ["/answer"] and server.answered == 1
+    assert err.getvalue().count("ignored") >= len(_hostile_packets()) - 2

@@ -17,5 +17,9 @@ class CheckpointError(UserError):
     """A missing, truncated, tampered or foreign run directory."""
 
 
+class WriteError(UserError):
+    """A file that could not be written (disk full, no permission); what was there is kept."""
+
+
 class SamplingError(UserError):
     """Bad sampling options or a prime the vocabulary cannot encode."""

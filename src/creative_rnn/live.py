@@ -175,24 +175,39 @@ class OscServer:
         self._stop.set()
 
     def serve(self) -> None:
-        from pythonosc.osc_packet import OscPacket, ParseError
-
         try:
             while not self._stop.is_set():
                 try:
                     data, sender = self.sock.recvfrom(65536)
                 except TimeoutError:
                     continue
-                try:
-                    messages = [m.message for m in OscPacket(data).messages]
-                except ParseError as e:
-                    self._report(f"ignored a packet from {sender[0]}:{sender[1]} that is not "
-                                 f"OSC ({e})")
+                except ConnectionRefusedError:
+                    # Linux reports an ICMP "port unreachable" for an earlier answer (nobody
+                    # listening at the reply address) on the next receive: not our input's end
                     continue
-                for msg in messages:
-                    self._handle(msg.address, list(msg.params), sender)
+                self._packet(data, sender)
         finally:
             self.sock.close()
+
+    def _packet(self, data: bytes, sender: tuple[str, int]) -> None:
+        """One datagram. Nothing a sender puts in a packet may end the performance: a packet
+        python-osc cannot parse (any exception, RecursionError from bundles nested hundreds
+        deep included) or a message the model cannot take is reported and ignored."""
+        from pythonosc.osc_packet import OscPacket
+
+        where = f"{sender[0]}:{sender[1]}"
+        try:
+            messages = [m.message for m in OscPacket(data).messages]
+        except Exception as e:  # noqa: BLE001 - the input is anyone's UDP packet
+            self._report(f"ignored a packet from {where} that is not OSC "
+                         f"({type(e).__name__}: {str(e)[:80]})")
+            return
+        for msg in messages:
+            try:
+                self._handle(msg.address, list(msg.params), sender)
+            except Exception as e:  # noqa: BLE001 - as above: report, keep playing
+                self._report(f"ignored {str(msg.address)[:40]} from {where}: "
+                             f"{type(e).__name__}: {str(e)[:80]}")
 
     def _handle(self, address: str, args: list, sender: tuple[str, int]) -> None:
         from pythonosc.osc_message_builder import OscMessageBuilder
@@ -204,14 +219,16 @@ class OscServer:
             self._report(f"ignored OSC address {address}; send {LEAD_ADDRESS} or "
                          f"{RESET_ADDRESS}")
             return
-        if any(isinstance(a, float) and not a.is_integer() for a in args):
-            self._report(f"ignored {LEAD_ADDRESS} {args}: values must be whole numbers")
+        if not all(isinstance(a, int | float) and not isinstance(a, bool)
+                   and (isinstance(a, int) or a.is_integer()) for a in args):
+            shown = " ".join(map(str, args))[:80]
+            self._report(f"ignored {LEAD_ADDRESS} {shown}: values must be whole numbers")
             return
         values = [int(a) if isinstance(a, float) else a for a in args]
         try:
             answer = self.stepper.step(values)
         except UserError as e:
-            self._report(f"ignored {LEAD_ADDRESS} {' '.join(map(str, args))}: {e}")
+            self._report(f"ignored {LEAD_ADDRESS} {' '.join(map(str, args))[:80]}: {e}")
             return
         builder = OscMessageBuilder(address=ANSWER_ADDRESS)
         for v in answer:

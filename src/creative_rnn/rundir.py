@@ -19,6 +19,8 @@ from a single step; the other files are each valid on their own.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,8 @@ import torch
 from . import codecs
 from .config import ModelConfig, TaskOptions, from_dict
 from .core.files import atomic_write_json, atomic_write_text, read_json
-from .core.tensors import FORMAT, load_tensors, save_tensors
-from .errors import CheckpointError
+from .core.tensors import load_tensors, save_tensors, tensor_shapes
+from .errors import CheckpointError, ConfigError, UserError
 from .models import SequenceModel
 
 CONFIG = "config.json"
@@ -39,16 +41,46 @@ RESUME = "optimizer.safetensors"
 STATE = "state.json"
 BEST = "best"
 PLOT = "loss.png"
+FORMAT = "creative-rnn/1"  # the layout above; config.json carries it
 # how a user reads a run of each task, for the error when a reader gets the wrong kind
 READERS = {"lm": "creative-rnn sample", "classify": "creative-rnn classify",
            "seq2seq": "creative-rnn respond"}
 
 
 # --- self-description ----------------------------------------------------------------------
+def check_new(out: str | Path) -> None:
+    """Refuse ``out`` for a new run before any work: a run with weights (resume it), a file,
+    or a folder of someone else's files (a new run would replace their config.json)."""
+    out = Path(out)
+    if exists(out):
+        raise UserError(f"{out} already holds a run; continue it with --resume {out} "
+                        "or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} is a file, not a folder; choose another --out")
+    if out.is_dir() and not _ours(out) and any(out.iterdir()):
+        raise UserError(f"{out} is a folder of other files, not a creative-rnn run; choose a "
+                        "new or empty --out folder")
+
+
+def _ours(run: Path) -> bool:
+    """Whether ``run`` has a config.json we wrote (a run stopped before its first checkpoint
+    has one and no weights)."""
+    try:
+        config = json.loads((run / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and str(config.get("format", "")).startswith("creative-rnn/")
+
+
 def create(out: str | Path, config: dict[str, Any], codec: codecs.Codec) -> Path:
     """Write a new run's codec.json, config.json (with the format tag) and empty metrics."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_new(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the run folder {out} ({e.strerror}); choose another "
+                        "--out") from None
     # a run stopped before its first checkpoint may have kept a best/ of another config
     (out / BEST / WEIGHTS).unlink(missing_ok=True)
     atomic_write_json(out / CODEC, codec.to_json())
@@ -67,7 +99,10 @@ def read_config(run: str | Path) -> dict[str, Any]:
     run = Path(run)
     if not run.is_dir():
         raise CheckpointError(f"run directory {run} does not exist; train one first")
-    return read_json(run / CONFIG)
+    config = read_json(run / CONFIG)
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{run / CONFIG} is not a JSON object; restore it or train again")
+    return config
 
 
 def task_of(config: dict[str, Any]) -> str:
@@ -76,14 +111,20 @@ def task_of(config: dict[str, Any]) -> str:
 
 
 def read_codec(run: str | Path) -> codecs.Codec:
-    return codecs.from_json(read_json(Path(run) / CODEC))
+    data = read_json(Path(run) / CODEC)
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{Path(run) / CODEC} is not a JSON object; restore it or train "
+                              "again")
+    return codecs.from_json(data)
 
 
 def model_config(run: str | Path, config: dict[str, Any]) -> ModelConfig:
     try:
-        return from_dict(ModelConfig, config["model"])
-    except (KeyError, TypeError) as e:
+        cfg = from_dict(ModelConfig, config["model"])
+        cfg.validate()
+    except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise CheckpointError(f"{run}/{CONFIG} has no valid model section ({e})") from None
+    return cfg
 
 
 def task_options(run: str | Path, config: dict[str, Any]) -> TaskOptions:
@@ -103,8 +144,12 @@ def read_run(run_dir: str | Path, task: str, last: bool = False
     if actual != task:
         raise CheckpointError(f"{run} is a {actual} run, not a {task} run; read it with "
                               f"{READERS.get(actual, 'its own command')}")
-    return (config, read_codec(run), model_config(run, config), task_options(run, config),
-            weights_path(run, last))
+    codec, model_cfg = read_codec(run), model_config(run, config)
+    if model_cfg.vocab_size != codec.vocab_size:
+        raise CheckpointError(f"{run}/{CODEC} has {codec.vocab_size} tokens but the model was "
+                              f"trained on {model_cfg.vocab_size}; restore the run's own "
+                              f"{CODEC}")
+    return config, codec, model_cfg, task_options(run, config), weights_path(run, last)
 
 
 # --- weights -------------------------------------------------------------------------------
@@ -117,6 +162,36 @@ def weights_path(run: str | Path, last: bool = False) -> Path:
 def save_weights(run: str | Path, state_dict: dict[str, torch.Tensor], meta: dict[str, Any],
                  best: bool = False) -> None:
     save_tensors(Path(run) / (f"{BEST}/{WEIGHTS}" if best else WEIGHTS), state_dict, meta)
+
+
+def build_model(build: Callable[[], torch.nn.Module], model_cfg: ModelConfig, path: Path
+                ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """``build()`` loaded with the weights at ``path``, once the weights' header shows that
+    the config describes them: a config edited to ``hidden_size=12000`` or ``num_layers=10**6``
+    would otherwise allocate gigabytes (or hang) before the mismatch shows. The check builds
+    the model on PyTorch's meta device, which allocates nothing."""
+    shapes = tensor_shapes(path)
+    config = path.parent / CONFIG if path.parent.name != BEST else path.parent.parent / CONFIG
+    if model_cfg.num_layers > len(shapes):  # every layer has weights: bounds the probe below
+        raise CheckpointError(f"{config} says num_layers={model_cfg.num_layers} but {path} "
+                              f"holds {len(shapes)} tensors; restore the run's config.json")
+    try:
+        with torch.device("meta"):
+            probe = build()
+    except (RuntimeError, ValueError, TypeError, OverflowError) as e:
+        raise CheckpointError(f"{config} describes no model that can be built ({e}); restore "
+                              "it or train again") from None
+    expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
+    if expected != shapes:
+        diff = sorted(set(expected) ^ set(shapes)) or sorted(
+            k for k in expected if expected[k] != shapes[k])
+        k = diff[0]
+        raise CheckpointError(f"{path} does not fit {config}: {k} is "
+                              f"{shapes.get(k, 'missing')} in the weights and "
+                              f"{expected.get(k, 'missing')} in the config; restore the run's "
+                              "config.json")
+    model = build()
+    return model, load_weights(model, path)
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> dict[str, Any]:
@@ -140,7 +215,37 @@ def save_state(run: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str
 
 
 def load_state(run: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    return load_tensors(Path(run) / RESUME)
+    """The resume state, its checksum verified and its trainer state checked field by field
+    (files of the first format had no checksum over it)."""
+    path = Path(run) / RESUME
+    tensors, meta = load_tensors(path)
+    bad = [k for k, ok in _STATE_FIELDS.items() if k not in meta or not ok(meta[k])]
+    if bad:
+        raise CheckpointError(f"{path} has a damaged trainer state ({', '.join(bad)}); "
+                              "restore it or train again")
+    return tensors, meta
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _loss(v: Any) -> bool:
+    return v is None or (_number(v) and v >= 0)
+
+
+# what a resume trusts in the trainer state (training/loop.py writes it), and its shape
+_STATE_FIELDS: dict[str, Callable[[Any], bool]] = {
+    "step": _count, "tokens": _count, "elapsed_s": lambda v: _number(v) and v >= 0,
+    "best_val_loss": _loss, "last_val_loss": _loss, "bad_evals": _count,
+    "loss_sum": _number, "loss_count": _count, "has_state": lambda v: isinstance(v, bool),
+    "cursor": lambda v: isinstance(v, dict), "rng": lambda v: isinstance(v, dict),
+    "param_groups": lambda v: isinstance(v, list) and all(isinstance(g, dict) for g in v),
+}
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -192,8 +297,7 @@ def load_run(run_dir: str | Path, last: bool = False, device: str | torch.device
     The run directory is self-describing: codec, vocabulary and model shape all come from it.
     """
     cfg, codec, model_cfg, _, weights = read_run(run_dir, "lm", last)
-    model = SequenceModel(model_cfg)
-    meta = load_weights(model, weights)
+    model, meta = build_model(lambda: SequenceModel(model_cfg), model_cfg, weights)
     model.eval()
     if device is not None:
         model.to(device)

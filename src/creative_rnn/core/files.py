@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, WriteError
 
 UMASK = os.umask(0)
 os.umask(UMASK)  # read once: the mode a plain open() would give a new file
@@ -27,10 +27,15 @@ def cache_dir() -> Path:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it."""
+    """Write to a temporary file beside ``path``, fsync, then rename over it. A failure (disk
+    full, no permission) leaves the old file as it was and is one WriteError naming both."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise WriteError(f"cannot write {path} ({e.strerror or e}); free space or choose "
+                         "another folder") from None
     try:
         os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp makes 0600; outputs are for sharing
         with os.fdopen(fd, "wb") as f:
@@ -38,8 +43,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            kept = "the earlier file is kept" if path.exists() else "nothing was written"
+            raise WriteError(f"cannot write {path} ({e.strerror or e}): {kept}; free space "
+                             "and try again") from None
         raise
     fsync_dir(path.parent)
 
@@ -73,5 +82,10 @@ def read_json(path: str | Path) -> Any:
         raise CheckpointError(f"{p} is missing; is {p.parent} a creative-rnn run directory?")
     try:
         return json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{p} is corrupt ({e}); restore it or train again") from None
+    except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, a 5,000-digit number, or
+        # nesting deeper than the parser's stack
+        why = str(e)[:120] or type(e).__name__
+        raise CheckpointError(f"{p} is corrupt ({why}); restore it or train again") from None
+    except OSError as e:
+        raise CheckpointError(f"{p} cannot be read ({e.strerror}); check the run "
+                              "directory") from None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import CorpusError
+from ..errors import CheckpointError, CorpusError
 from .store import IGNORE, Split
 
 
@@ -63,7 +63,12 @@ class EpochCursor:
         return {"epoch": self.epoch, "pos": self.pos}
 
     def restore(self, cursor: dict) -> None:
-        self.epoch, self.pos = int(cursor["epoch"]), int(cursor["pos"])
+        values = [cursor.get(k) for k in ("epoch", "pos")] if isinstance(cursor, dict) else []
+        if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                       and 0 <= v < 2**62 for v in values):
+            raise CheckpointError(f"the saved data cursor {str(cursor)[:60]} is damaged; "
+                                  "restore the run's optimizer.safetensors or train again")
+        self.epoch, self.pos = values
         self._start_epoch()
 
 

@@ -42,9 +42,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
     if (corpus is None and pairs is None) or out is None:
         raise UserError("train needs a corpus and --out RUN (or --resume RUN)")
     out = Path(out)
-    if distributed.is_main() and rundir.exists(out):  # the others would see rank 0's files
-        raise UserError(f"{out} already holds a run; continue it with --resume {out} "
-                        "or choose another --out")
+    if distributed.is_main():  # before any work; the other ranks would see rank 0's files
+        rundir.check_new(out)
     overrides, options = split_task_options(task, overrides)
     if isinstance(codec, str):
         codec = codecs.for_files(codec, encoding=encoding, max_vocab=max_vocab)

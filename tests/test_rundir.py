@@ -186,3 +186,26 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_last_one(run, monkeypatch):
     assert (run / "optimizer.safetensors").read_bytes() == weights
     result = cr.train(resume=run, max_steps=before + 2, progress_bar=False)
     assert result.step == before + 2
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c.__setitem__("model", []), lambda c: c.__setitem__("train", 5),
+    lambda c: c.__setitem__("corpus", "x"), lambda c: c["corpus"].__setitem__("sources", 5),
+    lambda c: c.__setitem__("task", 5),
+])
+def test_a_damaged_config_section_is_one_error_for_every_reader(run, change):
+    def apply(cfg):
+        change(cfg)
+        return cfg
+
+    _edit_json(run / "config.json", apply)
+    with pytest.raises(CheckpointError, match="damaged"):
+        rundir.read_config(run)
+    with pytest.raises(CheckpointError, match="damaged"):
+        cr.train(resume=run, max_steps=200, progress_bar=False)
+
+
+def test_metrics_that_are_not_text_are_skipped_line_by_line(run):
+    rows = rundir.read_metrics(run)
+    (run / "metrics.jsonl").write_bytes(b"\xff\xfe[[[\n" + (run / "metrics.jsonl").read_bytes())
+    assert rundir.read_metrics(run) == rows

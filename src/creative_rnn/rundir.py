@@ -102,7 +102,24 @@ def read_config(run: str | Path) -> dict[str, Any]:
     config = read_json(run / CONFIG)
     if not isinstance(config, dict):
         raise CheckpointError(f"{run / CONFIG} is not a JSON object; restore it or train again")
+    bad = [k for k, ok in _CONFIG_SECTIONS.items() if k in config and not ok(config[k])]
+    if bad:
+        raise CheckpointError(f"{run / CONFIG} has a damaged {', '.join(bad)} section; restore "
+                              "it or train again")
     return config
+
+
+def _sources(corpus: Any) -> bool:
+    sources = corpus.get("sources") if isinstance(corpus, dict) else None
+    return isinstance(sources, list) and all(isinstance(s, str) for s in sources)
+
+
+# the shape of what readers take from config.json (values are checked where they are used)
+_CONFIG_SECTIONS: dict[str, Callable[[Any], bool]] = {
+    "task": lambda v: isinstance(v, str), "model": lambda v: isinstance(v, dict),
+    "train": lambda v: isinstance(v, dict), "task_options": lambda v: isinstance(v, dict),
+    "corpus": _sources,
+}
 
 
 def task_of(config: dict[str, Any]) -> str:
@@ -257,7 +274,7 @@ def read_metrics(run: str | Path, missing_ok: bool = False) -> list[dict[str, An
             return []
         raise CheckpointError(f"{path} is missing; is {run} a run directory?")
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
+import os
+import threading
+import time
 from pathlib import Path
 
 import mido
@@ -13,7 +17,7 @@ from support import shared_file
 
 import creative_rnn as cr
 from creative_rnn.codecs.midi.io import Note, midi_bytes
-from creative_rnn.codecs.midi.melody import NOTE_OFF, canonical
+from creative_rnn.codecs.midi.melody import NOTE_OFF, MelodyCodec, canonical
 from creative_rnn.corpora import parallel as corpus_loader
 from creative_rnn.errors import CorpusError
 
@@ -113,6 +117,48 @@ def test_each_file_has_a_time_limit(tmp_path):
     (tmp_path / "slow.mid").write_bytes(midi_bytes(SCALE))
     status, reason = corpus_loader.read_one(Stuck(), str(tmp_path / "slow.mid"), timeout=0.2)
     assert status == "skip" and "time limit" in reason and "slow.mid" in reason
+
+
+class Hanging(MelodyCodec):
+    """A reader that never finishes. At module level, so a child process can unpickle it."""
+
+    def read_items(self, path):
+        Path(path).with_suffix(".pid").write_text(str(os.getpid()))  # who is reading
+        while True:
+            time.sleep(0.01)
+
+
+def _in_a_thread(fn):
+    """``fn()`` run in a worker thread, as the web studio reads an upload."""
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(result=fn()))
+    worker.start()
+    worker.join(180)
+    assert not worker.is_alive(), "the read did not end"
+    return out["result"]
+
+
+def test_the_time_limit_holds_off_the_main_thread_and_leaves_no_process(tmp_path):
+    path = tmp_path / "slow.mid"
+    path.write_bytes(midi_bytes(SCALE))
+    status, reason = _in_a_thread(lambda: corpus_loader.read_one(Hanging(), str(path), 1.0))
+    assert status == "skip" and "time limit" in reason and "slow.mid" in reason
+    pid = int(path.with_suffix(".pid").read_text())
+    assert pid != os.getpid()  # the hanging read ran in a child process ...
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # ... which is gone: killed and reaped
+    assert multiprocessing.active_children() == []
+
+
+def test_a_corpus_read_in_a_thread_is_the_one_read_in_the_main_thread(tmp_path):
+    folder = broken_folder(tmp_path / "midi")
+    codec = cr.codecs.get("melody", transpose=False)
+    here = corpus_loader.load_files(sorted(f for f in folder.rglob("*") if f.is_file()), set(),
+                                    codec, [folder], workers=1, use_cache=False)
+    there = _in_a_thread(lambda: corpus_loader.load_files(
+        sorted(f for f in folder.rglob("*") if f.is_file()), set(), codec, [folder],
+        workers=1, use_cache=False))
+    assert there.items == here.items and there.skipped == here.skipped
 
 
 def test_second_load_comes_from_the_cache_with_identical_ids(tmp_path, monkeypatch):

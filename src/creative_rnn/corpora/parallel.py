@@ -7,7 +7,9 @@ in worker processes and stores what comes back as JSON (``item_to_json``/``item_
 * Parallel: a ``concurrent.futures`` process pool once there are enough files to pay for
   starting it; the workers get the codec's name and options (plain data), not the object.
 * Time limit: each file is parsed under an alarm (``SIGALRM``; POSIX) so one pathological
-  file is skipped with a reason instead of hanging the load.
+  file is skipped with a reason instead of hanging the load. An alarm only works in a main
+  thread, so elsewhere (the web studio's worker threads) the file is read in a child process
+  that is killed when its time is up.
 * Cache: the items go to ``cache_dir()/corpora/<key>.json``, the key being a hash of the
   files' paths, sizes and modification times and the codec's name and options. Change a
   file or an option and the key changes; a second load of the same corpus reads one JSON file.
@@ -24,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,13 +35,15 @@ from tqdm import tqdm
 
 from .. import codecs
 from ..core.files import atomic_write_text, cache_dir
-from ..errors import CorpusError
+from ..errors import CorpusError, WriteError
 from .files import Corpus
 
-CACHE_VERSION = 1  # bump when the cached layout or any reader's output changes
+CACHE_VERSION = 2  # bump when the cached layout or any reader's output changes
 FILE_TIMEOUT_S = 60.0  # one file's parse; a real score takes well under a second ...
 TIMEOUT_BYTES = 50_000  # ... and the limit grows by FILE_TIMEOUT_S per this many bytes, since
 # a book of hundreds of ABC tunes (music21's Essen files, ~80 kB) is one file
+CHILD_START_S = 120.0  # a child process that reads off the main thread: time to start (it
+# imports the package once per fork server) before its file's own time limit begins
 PARALLEL_MIN_FILES = 16  # below this a process pool costs more than it saves
 PROGRESS_MIN_FILES = 20
 
@@ -52,22 +57,27 @@ def _alarm(signum, frame):
 
 
 def read_one(codec, path: str, timeout: float) -> tuple[str, Any]:
-    """``("ok", [json items])`` or ``("skip", reason)`` for one file, never raising for a
-    bad file. The alarm only works in a main thread; elsewhere the file is read untimed."""
+    """``("ok", {"items": [json items], "counts": {...}})`` or ``("skip", reason)`` for one
+    file, never raising for a bad file. The time limit is an alarm in a main thread; in any
+    other thread (the web studio checks uploads in worker threads) the file is read in a
+    child process that is killed when the time is up."""
     try:
         timeout *= 1 + os.path.getsize(path) / TIMEOUT_BYTES
     except OSError:
         pass  # the reader reports a missing file
-    use_alarm = timeout > 0 and hasattr(signal, "setitimer") \
-        and threading.current_thread() is threading.main_thread()
-    if use_alarm:
+    if timeout > 0 and not _alarm_works():
+        return _read_in_child(codec, path, timeout)
+    if timeout > 0:
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
+        counts = getattr(codec, "read_counts", None)  # what the reader did, to report
+        before = Counter(counts or {})
         items = codec.read_items(path)
-        return "ok", [_to_json(codec, item) for item in items]
+        done = {k: v for k, v in (Counter(counts or {}) - before).items()}
+        return "ok", {"items": [_to_json(codec, item) for item in items], "counts": done}
     except _Timeout:
-        return "skip", f"{path}: took longer than {timeout:.3g} s to parse (time limit)"
+        return "skip", _too_slow(path, timeout)
     except CorpusError as e:
         return "skip", str(e)
     except RecursionError:
@@ -75,9 +85,49 @@ def read_one(codec, path: str, timeout: float) -> tuple[str, Any]:
     except Exception as e:  # a parser bug on odd input must not end the corpus
         return "skip", f"{path}: cannot be read ({type(e).__name__}: {e})"
     finally:
-        if use_alarm:
+        if timeout > 0:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old)
+
+
+def _alarm_works() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _too_slow(path: str, timeout: float) -> str:
+    return f"{path}: took longer than {timeout:.3g} s to parse (time limit)"
+
+
+def _read_in_child(codec, path: str, timeout: float) -> tuple[str, Any]:
+    """``read_one`` in a child process that gets ``timeout`` seconds to answer (counted from
+    when it is ready, so starting it does not eat into a file's time) and is killed after."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(codec, path, send), daemon=True)
+    try:
+        child.start()
+        send.close()  # the child has its own end: EOF on ours means it died
+        if not receive.poll(CHILD_START_S) or receive.recv() != "ready":
+            return "skip", f"{path}: its reader process did not start"
+        if not receive.poll(timeout):
+            return "skip", _too_slow(path, timeout)
+        return receive.recv()
+    except (EOFError, OSError):
+        return "skip", f"{path}: its reader process died (exit code {child.exitcode})"
+    except Exception as e:  # the codec cannot be sent to a process (pickling)
+        return "skip", f"{path}: cannot be read in a child process ({type(e).__name__}: {e})"
+    finally:
+        if child.pid is not None:  # started: never leave it running
+            if child.is_alive():
+                child.kill()
+            child.join()
+        send.close()
+        receive.close()
+
+
+def _child(codec, path: str, send) -> None:
+    send.send("ready")
+    send.send(read_one(codec, path, timeout=0))  # the parent keeps the time
 
 
 def _to_json(codec, item: Any) -> Any:
@@ -118,7 +168,7 @@ def load_files(files: list[Path], explicit: set, codec, sources: list, workers: 
             data = json.loads(cached.read_text())
             corpus = Corpus([_from_json(codec, x) for x in data["items"]], data["sources"],
                             data["skipped"])
-            _summary(corpus, len(files), quiet, from_cache=True)
+            _summary(corpus, len(files), data["counts"], quiet, from_cache=True)
             return corpus
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache file is rebuilt below
@@ -126,9 +176,11 @@ def load_files(files: list[Path], explicit: set, codec, sources: list, workers: 
     items: list[Any] = []
     used: list[str] = []
     skipped: list[str] = []
+    counts: Counter = Counter()
     for f, (status, payload) in zip(files, results):
         if status == "ok":
-            items += payload
+            items += payload["items"]
+            counts.update(payload["counts"])
             used.append(str(f))
         elif f in explicit and len(files) == 1:
             raise CorpusError(payload)
@@ -141,10 +193,13 @@ def load_files(files: list[Path], explicit: set, codec, sources: list, workers: 
                           f"{len(files)} file(s) failed ({reasons})" if files else
                           f"the corpus {what} has no files")
     if cached is not None:
-        atomic_write_text(cached, json.dumps({"items": items, "sources": used,
-                                              "skipped": skipped}))
+        try:
+            atomic_write_text(cached, json.dumps({"items": items, "sources": used,
+                                                  "skipped": skipped, "counts": counts}))
+        except WriteError as e:  # a full or read-only cache folder: the corpus is still good
+            print(f"warning: corpus not cached ({e})", file=sys.stderr)
     corpus = Corpus([_from_json(codec, x) for x in items], used, skipped)
-    _summary(corpus, len(files), quiet, from_cache=False)
+    _summary(corpus, len(files), counts, quiet, from_cache=False)
     return corpus
 
 
@@ -187,10 +242,13 @@ def _read_all(files: list[Path], codec, workers: int | None, timeout: float, qui
         bar.close()
 
 
-def _summary(corpus, n_files: int, quiet: bool, from_cache: bool) -> None:
-    if quiet or (n_files < 2 and not corpus.skipped):
+def _summary(corpus, n_files: int, counts: dict, quiet: bool, from_cache: bool) -> None:
+    """One line on stderr: files read, items, skipped, and what the reader counted (the
+    codec's ``read_counts``, e.g. melodies whose notes were folded into a pitch range)."""
+    if quiet or (n_files < 2 and not corpus.skipped and not counts):
         return
     note = " (from the cache)" if from_cache else ""
     skipped = f", {len(corpus.skipped)} skipped" if corpus.skipped else ""
+    counted = "".join(f"; {n} {what}" for what, n in sorted(counts.items()))
     print(f"read {len(corpus.sources)} of {n_files} file(s): {len(corpus.items)} item(s)"
-          f"{skipped}{note}", file=sys.stderr)
+          f"{skipped}{counted}{note}", file=sys.stderr)

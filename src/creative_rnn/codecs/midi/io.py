@@ -17,7 +17,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ...core.files import atomic_write_bytes
 from ...errors import CorpusError
@@ -49,23 +49,28 @@ class TickNote(NamedTuple):
 
 @dataclass
 class MidiData:
-    """What a MIDI file holds that the codecs use."""
+    """What a MIDI file holds that the codecs use.
+
+    Every lookup is a binary search over lists built once, so reading a file is
+    O(N log N) in its events however many tempo changes and pedal presses it has.
+    """
 
     ticks_per_beat: int
     notes: list[TickNote]
     tempos: list[tuple[int, int]] = field(default_factory=list)  # (tick, us per quarter)
     pedals: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)  # channel -> changes
     end_tick: int = 0
+    source: Any = None  # the parsed mido.MidiFile, for readers that pair notes their own way
 
     def seconds(self, tick: int) -> float:
         """Tick -> seconds through the tempo map (tempo changes apply from their tick on)."""
-        points = self._tempo_points()
-        i = bisect.bisect_right([p[0] for p in points], tick) - 1
-        t0, s0, tempo = points[max(i, 0)]
+        ticks, points = self._tempo_map()
+        t0, s0, tempo = points[max(bisect.bisect_right(ticks, tick) - 1, 0)]
         return s0 + (tick - t0) * tempo / 1e6 / self.ticks_per_beat
 
-    def _tempo_points(self) -> list[tuple[int, float, int]]:
-        if getattr(self, "_points", None) is None:
+    def _tempo_map(self) -> tuple[list[int], list[tuple[int, float, int]]]:
+        """(ticks, points): each point is (tick, seconds at that tick, tempo from there on)."""
+        if getattr(self, "_map", None) is None:
             points = [(0, 0.0, DEFAULT_TEMPO)]
             for tick, tempo in sorted(self.tempos):
                 t0, s0, old = points[-1]
@@ -74,19 +79,22 @@ class MidiData:
                     points[-1] = (tick, s0, tempo)
                 else:
                     points.append((tick, s, tempo))
-            self._points = points
-        return self._points
+            self._map = ([p[0] for p in points], points)
+        return self._map
 
     def sustained(self) -> list[TickNote]:
         """Notes with the sustain pedal applied: a note released while the pedal is down
         sounds until the pedal comes up, or until the same key is struck again."""
+        intervals = {ch: _pedal_intervals(changes, self.end_tick)
+                     for ch, changes in self.pedals.items()}
+        downs = {ch: [down for down, _ in iv] for ch, iv in intervals.items()}
         notes = []
         for n in self.notes:
             end = n.end
-            for down, up in _pedal_intervals(self.pedals.get(n.channel, []), self.end_tick):
-                if down <= n.end < up:
-                    end = max(end, up)
-                    break
+            if n.channel in intervals:  # the one interval that can hold n.end: the last
+                i = bisect.bisect_right(downs[n.channel], n.end) - 1  # pressed by then
+                if i >= 0 and n.end < intervals[n.channel][i][1]:
+                    end = max(end, intervals[n.channel][i][1])
             notes.append(n._replace(end=end))
         # a re-struck key cuts the sustained earlier note (one string per key on a piano)
         notes.sort(key=lambda n: (n.channel, n.pitch, n.start))
@@ -105,6 +113,8 @@ class MidiData:
 
 
 def _pedal_intervals(changes: list[tuple[int, bool]], end_tick: int) -> list[tuple[int, int]]:
+    """(down, up) ticks of each press, sorted and disjoint; a pedal never released is up at
+    the end of the file."""
     intervals, down_at = [], None
     for tick, down in sorted(changes):
         if down and down_at is None:
@@ -150,7 +160,7 @@ def read_midi(path: str | Path | None = None, data: bytes | None = None) -> Midi
     if not 0 < tpb < 0x8000:
         raise CorpusError(f"{name}: unsupported time division {tpb} (SMPTE or zero ticks per "
                           "beat); re-export it with ticks per quarter note")
-    out = MidiData(ticks_per_beat=tpb, notes=[])
+    out = MidiData(ticks_per_beat=tpb, notes=[], source=mid)
     for track in mid.tracks:
         tick = 0
         on: dict[tuple[int, int], tuple[int, int]] = {}  # (channel, pitch) -> (start, velocity)

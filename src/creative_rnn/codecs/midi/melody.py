@@ -17,6 +17,7 @@ with no event, ``x`` for a note-off, and ``|`` ignored (bar lines, as ``render``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,10 +25,20 @@ from ...core.logits import forbid
 from ...errors import ConfigError, CorpusError, SamplingError
 from ..vocab import NUM_SPECIAL
 from .io import DRUM_CHANNEL, MidiData, Note, write_midi
-from .music import MusicCodec, histogram_distance, parse_pitch, pitch_class_histogram, pitch_name
+from .music import (
+    MusicCodec,
+    check_option,
+    histogram_distance,
+    parse_pitch,
+    phrase_limit,
+    pitch_class_histogram,
+    pitch_name,
+)
 
 NOTE_OFF, NO_EVENT = 128, 129
 MAX_STEPS = 200_000  # ~7 hours of sixteenths at 120 bpm: more means a corrupt tick value
+_STEP_COUNT = re.compile(r"[1-9][0-9]{0,8}", re.ASCII)  # a note's length in a phrase: a whole
+# number of steps from 1; nine digits at most, so int() never meets a huge number
 
 
 def steps_from_notes(notes: Sequence[tuple[int, float, float]], steps_per_quarter: int,
@@ -86,8 +97,9 @@ def canonical(steps: Sequence[int]) -> list[int]:
 
 
 def transpose_into(steps: Sequence[int], low: int, high: int) -> list[int]:
-    """Shift by whole octaves so most notes fall in [low, high] (the smallest shift among
-    the best), then fold any remaining outliers into the range octave by octave."""
+    """The old rule (``octaves="note"``): shift by whole octaves so most notes fall in
+    [low, high] (the smallest shift among the best), then fold any remaining outliers into
+    the range octave by octave. Folding single notes changes the melody's contour."""
     pitches = [v for v in steps if v < NOTE_OFF]
     if not pitches:
         return list(steps)
@@ -105,6 +117,66 @@ def transpose_into(steps: Sequence[int], low: int, high: int) -> list[int]:
     return out
 
 
+def _octave_shifts(pitches: Sequence[int], low: int, high: int) -> range:
+    """The whole-octave shifts k that put every one of ``pitches`` (+ 12 k) in [low, high];
+    empty when none does."""
+    return range(-((min(pitches) - low) // 12), (high - max(pitches)) // 12 + 1)
+
+
+def _phrases(steps: Sequence[int]) -> list[list[int]]:
+    """The indices of the note-ons, grouped into phrases: a note that starts after silence
+    (a note-off, or the start) begins a new phrase; legato notes stay together."""
+    phrases: list[list[int]] = []
+    sounding = False
+    for t, v in enumerate(steps):
+        if v == NOTE_OFF:
+            sounding = False
+        elif v < NOTE_OFF:
+            if not sounding or not phrases:
+                phrases.append([])
+            phrases[-1].append(t)
+            sounding = True
+    return phrases
+
+
+def move_into(steps: Sequence[int], low: int, high: int) -> tuple[list[int], str]:
+    """Move a melody by whole octaves into [low, high] keeping its shape: the whole melody
+    when one shift fits it (the smallest such shift), else phrase by phrase, and a phrase
+    that no shift fits is cut into as few runs of notes as can be moved. Consecutive pieces
+    that one shift fits are moved together, and each takes the shift nearest the one before
+    (the first: nearest no shift), so intervals change only between pieces, by octaves.
+
+    Returns the steps and how they were moved: "whole", "phrases" or "folded" (a phrase
+    was cut: its range is wider than the window or straddles it)."""
+    phrases = _phrases(steps)
+    if not phrases:
+        return list(steps), "whole"
+    pieces: list[list[int]] = []  # runs of note-on indices, each to move by one shift
+    how = "whole"
+    for phrase in phrases:
+        if _octave_shifts([steps[t] for t in phrase], low, high):
+            pieces.append(phrase)
+        else:  # no shift fits this phrase: its single notes join the runs below
+            pieces += [[t] for t in phrase]
+            how = "folded"
+    runs: list[list[int]] = [pieces[0]]
+    for piece in pieces[1:]:  # join while one shift still fits the joined notes
+        if _octave_shifts([steps[t] for t in runs[-1] + piece], low, high):
+            runs[-1] = runs[-1] + piece
+        else:
+            runs.append(piece)
+    if len(runs) > 1 and how == "whole":
+        how = "phrases"
+    out = list(steps)
+    k = 0
+    for run in runs:
+        shifts = _octave_shifts([steps[t] for t in run], low, high)
+        k = min(max(k, shifts[0]), shifts[-1])  # the allowed shift nearest the last one
+        for t in run:
+            out[t] = steps[t] + 12 * k
+    return out, how
+
+
 class MelodyCodec(MusicCodec):
     """Monophonic melodies as one class per step (130 classes)."""
 
@@ -112,16 +184,35 @@ class MelodyCodec(MusicCodec):
     item_unit = "melody"
 
     def __init__(self, steps_per_quarter: int = 4, min_pitch: int = 48, max_pitch: int = 84,
-                 transpose: bool = True, bpm: float = 120.0, velocity: int = 80):
+                 transpose: bool = True, bpm: float = 120.0, velocity: int = 80,
+                 octaves: str = "melody"):
         # 4 steps per quarter: the course's sixteenth-note grid; 48-84 is Magenta's basic
-        # melody range (three octaves from C3); 120 bpm is the MIDI default tempo
-        if steps_per_quarter < 1:
-            raise ConfigError(f"steps_per_quarter must be at least 1, got {steps_per_quarter}")
-        if not (0 <= min_pitch and max_pitch <= 127 and max_pitch - min_pitch >= 11):
-            raise ConfigError(f"pitch range {min_pitch}-{max_pitch} must lie in 0-127 and span "
-                              "at least an octave")
+        # melody range (three octaves from C3); 120 bpm is the MIDI default tempo.
+        # octaves: "melody" moves whole melodies (or phrases) by octaves into the range,
+        # keeping their shape; "note" is the old rule that folds single notes (runs made
+        # before this option keep it, see load_state)
+        check_option("steps_per_quarter", steps_per_quarter, 1, 96)
+        check_option("min_pitch", min_pitch, 0, 127)
+        check_option("max_pitch", max_pitch, 0, 127)
+        check_option("transpose", transpose, kind=bool)
+        check_option("bpm", bpm, 1, 1000, float)
+        check_option("velocity", velocity, 1, 127)
+        if max_pitch - min_pitch < 11:
+            raise ConfigError(f"pitch range {min_pitch}-{max_pitch} must span at least an "
+                              "octave")
+        if octaves not in ("melody", "note"):
+            raise ConfigError(f"codec option octaves={octaves!r}: give \"melody\" (move whole "
+                              "melodies or phrases) or \"note\" (fold single notes)")
         super().__init__(steps_per_quarter=steps_per_quarter, min_pitch=min_pitch,
-                         max_pitch=max_pitch, transpose=transpose, bpm=bpm, velocity=velocity)
+                         max_pitch=max_pitch, transpose=transpose, bpm=bpm, velocity=velocity,
+                         octaves=octaves)
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        super().load_state(data)
+        if "octaves" not in data.get("options", {}):
+            # a codec.json written before the option: that run's corpus folded single notes,
+            # so resuming or evaluating it reads the corpus the same way
+            self.options["octaves"] = "note"
 
     def fixed_tokens(self) -> list[str]:
         return [str(v) for v in range(130)]
@@ -135,7 +226,8 @@ class MelodyCodec(MusicCodec):
         return [int(t) for t in tokens]
 
     def parse_phrase(self, text: str) -> list[int]:
-        """``"C4:4 E4:4 G4:8 x"`` -> steps (see the module docstring for the syntax)."""
+        """``"C4:4 E4:4 G4:8 x"`` -> steps (see the module docstring for the syntax); at most
+        ``MAX_PHRASE_TOKENS`` steps, refused before they are made."""
         steps: list[int] = []
         for word in text.replace(",", " ").split():
             if word == "|":
@@ -147,14 +239,17 @@ class MelodyCodec(MusicCodec):
             elif word in ("128", "129"):
                 steps.append(int(word))
             else:
-                name, _, count = word.partition(":")
+                name, colon, count = word.partition(":")
                 pitch = parse_pitch(name)
-                if pitch is None or (count and not count.isdigit()) or count == "0":
+                if pitch is None or (colon and not _STEP_COUNT.fullmatch(count)):
                     raise SamplingError(
                         f"cannot read {word!r} in the melody prime: give pitches as numbers or "
                         "names with an optional length in steps (60 62:2 C4:4 F#4), - for no "
                         "event, x for a note-off")
-                steps += [pitch] + [NO_EVENT] * (int(count or 1) - 1)
+                n = int(count) if colon else 1
+                phrase_limit("melody", len(steps) + n, word, "steps")
+                steps += [pitch] + [NO_EVENT] * (n - 1)
+            phrase_limit("melody", len(steps), word, "steps")
         return steps
 
     def render(self, item: Any) -> str:
@@ -174,8 +269,15 @@ class MelodyCodec(MusicCodec):
     # --- files <-> items ----------------------------------------------------------------
     def _finish(self, steps: list[int]) -> list[int]:
         o = self.options
-        if o["transpose"]:
-            steps = transpose_into(steps, o["min_pitch"], o["max_pitch"])
+        lo, hi = o["min_pitch"], o["max_pitch"]
+        if o["transpose"] and o["octaves"] == "note":
+            steps = transpose_into(steps, lo, hi)
+        elif o["transpose"]:
+            steps, how = move_into(steps, lo, hi)
+            if how == "phrases":
+                self.read_counts[f"melodies moved into {lo}-{hi} phrase by phrase"] += 1
+            elif how == "folded":
+                self.read_counts[f"melodies with notes folded into {lo}-{hi} one by one"] += 1
         return canonical(steps)
 
     def from_midi(self, midi: MidiData) -> list[int]:

@@ -9,13 +9,15 @@ compared against, any other.
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ...core.files import atomic_write_bytes
-from ...errors import CorpusError, SamplingError
+from ...errors import ConfigError, CorpusError, SamplingError
 from ..base import Codec
 from ..vocab import Vocabulary
 from . import render
@@ -25,7 +27,12 @@ MIDI_SUFFIXES = (".mid", ".midi")
 SCORE_SUFFIXES = (".xml", ".musicxml", ".mxl", ".abc", ".krn")  # parsed by music21
 JSONL_SUFFIXES = (".jsonl",)
 
-_NOTE_NAME = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
+# ASCII digits only: str.isdigit() and \d also take "²" or "٣", which int() refuses or reads
+_NOTE_NAME = re.compile(r"([A-Ga-g])([#b]?)(-?[0-9])", re.ASCII)
+_MIDI_NUMBER = re.compile(r"[0-9]{1,3}", re.ASCII)
+MAX_PHRASE_TOKENS = 4000  # a --prime phrase may expand to this many tokens: the web studio
+# takes primes of up to 4000 characters and 2000 new tokens, and a written phrase is longer
+# than any prime a model needs; a 10-character phrase must not buy unbounded work
 _STEPS_OF = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -37,10 +44,10 @@ def pitch_name(pitch: int) -> str:
 
 def parse_pitch(text: str) -> int | None:
     """"60", "C4", "f#3" or "Bb2" -> a MIDI pitch; None when ``text`` is not a pitch."""
-    if text.isdigit():
+    if _MIDI_NUMBER.fullmatch(text):
         p = int(text)
     else:
-        m = _NOTE_NAME.match(text)
+        m = _NOTE_NAME.fullmatch(text)
         if not m:
             return None
         letter, accidental, octave = m.groups()
@@ -49,6 +56,28 @@ def parse_pitch(text: str) -> int | None:
     if not 0 <= p <= 127:
         raise SamplingError(f"pitch {text!r} is outside MIDI's 0-127")
     return p
+
+
+def phrase_limit(codec: str, length: int, word: str, unit: str = "tokens") -> None:
+    """Refuses a phrase that would grow past ``MAX_PHRASE_TOKENS``, before it is built."""
+    if length > MAX_PHRASE_TOKENS:
+        raise SamplingError(f"the {codec} prime is too long at {word!r}: a prime may expand to "
+                            f"at most {MAX_PHRASE_TOKENS} {unit}")
+
+
+def check_option(name: str, value: Any, low: float = 0, high: float = 0,
+                 kind: type = int) -> None:
+    """A codec option a user typed (``--codec-opt``, JSON) has the right type and a sane
+    size: ``kind`` int or float within ``low``-``high``, or bool."""
+    if kind is bool:
+        ok, what = isinstance(value, bool), "true or false"
+    else:
+        number = isinstance(value, int if kind is int else (int, float)) \
+            and not isinstance(value, bool)
+        ok = number and math.isfinite(value) and low <= value <= high
+        what = f"{'an integer' if kind is int else 'a number'} in {low:g}-{high:g}"
+    if not ok:
+        raise ConfigError(f"codec option {name}={value!r}: give {what}")
 
 
 def parse_scores(path: str | Path) -> list:
@@ -117,6 +146,9 @@ class MusicCodec(Codec):
     def __init__(self, **options: Any):
         super().__init__(**options)
         self.vocab = Vocabulary(self.fixed_tokens())
+        # what reading did that a corpus summary reports (corpora/parallel.py adds these up),
+        # e.g. melodies moved into the pitch range phrase by phrase
+        self.read_counts: Counter = Counter()
 
     def fixed_tokens(self) -> list[str]:
         raise NotImplementedError

@@ -7,10 +7,18 @@ musical performance"): polyphonic piano with expressive timing and dynamics.
     vel0 .. vel31       velocity bin for the following note-ons      32   (optional)
                                                                     388 classes (356 without)
 
-A fixed vocabulary. The sustain pedal (CC64) is applied when reading by lengthening notes,
-as the paper does. Decoding is tolerant, since a sampled sequence can say anything: a
-note-off without its note-on is ignored, a note-on of a sounding pitch ends it first, and a
-note never switched off ends ``hanging_note_s`` after it started.
+A fixed vocabulary, in Magenta's order, so ids less the 4 special tokens are Magenta's
+one-hot indices (``to_magenta``, ``from_magenta``). The sustain pedal (CC64) is applied when
+reading by lengthening notes, as the paper does. Decoding is tolerant, since a sampled
+sequence can say anything: a note-off without its note-on is ignored, a note-on of a sounding
+pitch ends it first, and a note never switched off ends ``hanging_note_s`` after it started.
+
+``magenta=True`` gives exactly Magenta's events (note-seq's; see magenta.py): its velocity
+bins, times rounded half up, its event order within a 10 ms step, a pitch struck again while
+it sounds kept as a second note, and leading silence kept; ``drums=True`` keeps channel 10.
+By default we bin velocities 0-127 evenly, round half to even, put note-offs before note-ons
+in a step, treat a re-struck key as ending the note (one string per key), drop drums and
+trim leading silence, as runs trained before the option did.
 
 An item is a list of ``Note(pitch, start_s, end_s, velocity)``. A ``str`` item is a user's
 phrase (``--prime``): event tokens as ``render`` prints them, and/or pitches as numbers or
@@ -19,17 +27,26 @@ names played one after another, ``C4`` for half a second or ``C4:0.25`` for a qu
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ...errors import ConfigError, SamplingError
+from ...errors import SamplingError
 from ..vocab import NUM_SPECIAL
+from . import magenta as mg
 from .io import MidiData, Note, write_midi
 from .melody import steps_to_notes
-from .music import MusicCodec, parse_pitch
+from .music import MusicCodec, check_option, parse_pitch, phrase_limit
 
 STEPS_PER_SECOND = 100  # 10 ms time resolution, the paper's
+MAGENTA_RANK_STEPS = 1e-4  # 1 microsecond in steps: see detokenize
 PHRASE_NOTE_S = 0.5  # a pitch in a --prime phrase without a length lasts this long
+MAX_PHRASE_NOTE_S = 60.0  # ... and one given a length lasts at most this long
+_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9}", re.ASCII)  # a plain decimal:
+# float() would also take "inf", "nan", "1e400", "1_0" and other digits than ASCII
 
 
 class PerformanceCodec(MusicCodec):
@@ -40,16 +57,24 @@ class PerformanceCodec(MusicCodec):
 
     def __init__(self, velocity_bins: int = 32, max_shift_steps: int = 100,
                  sustain: bool = True, hanging_note_s: float = 1.0, velocity: int = 80,
-                 trim_start: bool = True):
+                 trim_start: bool | None = None, drums: bool = False, magenta: bool = False):
         # 32 bins and shifts of up to 100 x 10 ms are the paper's choices; velocity_bins=0
         # drops dynamics (356 classes) and plays every note at ``velocity``; trim_start
-        # drops silence before the first note (seconds of time shifts the model need not learn)
-        if not 0 <= velocity_bins <= 128 or max_shift_steps < 1 or hanging_note_s <= 0:
-            raise ConfigError("performance options: velocity_bins in 0-128, max_shift_steps "
-                              ">= 1 and hanging_note_s > 0")
+        # drops silence before the first note (seconds of time shifts the model need not
+        # learn; default: on, but off with magenta, which keeps it); drums keeps channel 10;
+        # magenta=True reads, orders and bins events exactly as Magenta (magenta.py)
+        check_option("velocity_bins", velocity_bins, 0, 127 if magenta else 128)
+        check_option("max_shift_steps", max_shift_steps, 1, 1000)
+        check_option("hanging_note_s", hanging_note_s, 0.01, MAX_PHRASE_NOTE_S, float)
+        check_option("velocity", velocity, 1, 127)
+        for flag, value in (("sustain", sustain), ("drums", drums), ("magenta", magenta)):
+            check_option(flag, value, kind=bool)
+        if trim_start is None:
+            trim_start = not magenta
+        check_option("trim_start", trim_start, kind=bool)
         super().__init__(velocity_bins=velocity_bins, max_shift_steps=max_shift_steps,
                          sustain=sustain, hanging_note_s=hanging_note_s, velocity=velocity,
-                         trim_start=trim_start)
+                         trim_start=trim_start, drums=drums, magenta=magenta)
 
     def fixed_tokens(self) -> list[str]:
         o = self.options
@@ -60,11 +85,16 @@ class PerformanceCodec(MusicCodec):
     # --- velocity bins --------------------------------------------------------------------
     def velocity_bin(self, velocity: int) -> int:
         bins = self.options["velocity_bins"]
-        return min(max(int(velocity), 0), 127) * bins // 128
+        if self.options["magenta"]:
+            return mg.velocity_bin(velocity, bins)
+        return min(max(int(velocity), 0), 127) * bins // 128  # 0-127 in equal bins
 
     def bin_velocity(self, b: int) -> int:
-        """The middle velocity of bin ``b`` (so it falls back into the same bin)."""
+        """A velocity of bin ``b``: ours its middle, Magenta's its lowest (as Magenta plays
+        it); either falls back into the same bin."""
         bins = self.options["velocity_bins"]
+        if self.options["magenta"]:
+            return mg.bin_velocity(b, bins)
         return max(1, min(127, (b * 128 + 64) // bins))
 
     # --- items <-> tokens -----------------------------------------------------------------
@@ -73,6 +103,9 @@ class PerformanceCodec(MusicCodec):
         step; overlapping notes of one pitch are cut where the next one starts (one key)."""
         if isinstance(item, str):
             return self.parse_phrase(item)
+        if self.options["magenta"]:
+            return mg.events(list(item), self.options["velocity_bins"],
+                             self.options["max_shift_steps"])
         use_vel = self.options["velocity_bins"] > 0
         quantised: dict[int, list[tuple[int, int, int]]] = {}  # pitch -> (start, end, bin)
         for n in item:
@@ -106,65 +139,111 @@ class PerformanceCodec(MusicCodec):
         return tokens
 
     def detokenize(self, tokens: Sequence[str]) -> list[Note]:
-        """Events -> notes, tolerating any order (see the module docstring)."""
-        now, velocity = 0, self.options["velocity"]
+        """Events -> notes, tolerating any order (see the module docstring).
+
+        With ``magenta``, as Magenta decodes: a note-on of a sounding pitch starts a second
+        note, and a note of no length is dropped. Two things the events leave open are
+        chosen so that encoding the notes again gives the events back: the k-th note-on
+        within a 10 ms step starts k microseconds in (Magenta orders a step's events by
+        their notes' exact starts), and a note-off ends the oldest sounding note of its
+        pitch that keeps the step's note-offs in Magenta's order (by their notes' starts),
+        else the oldest. Where notes of one pitch overlap that choice can be wrong, and then
+        only the order of a step's note-offs comes back different."""
+        magenta = self.options["magenta"]
+        now, rank, velocity = 0, 0, self.options["velocity"]
         hang = round(self.options["hanging_note_s"] * STEPS_PER_SECOND)
-        sounding: dict[int, tuple[int, int]] = {}  # pitch -> (start step, velocity)
+        # pitch -> sounding notes, oldest first: (start step, rank of the note-on in its
+        # step, number of the note-on in the whole sequence, velocity)
+        sounding: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
         notes: list[Note] = []
+        ons = last_off = 0  # note-ons so far; the number of the last note ended in this step
+
+        def note(pitch: int, start: int, k: int, stop: int, vel: int) -> Note:
+            onset = start + k * MAGENTA_RANK_STEPS if magenta else start
+            return Note(pitch, onset / STEPS_PER_SECOND, stop / STEPS_PER_SECOND, vel)
 
         def end(pitch: int) -> None:
-            start, vel = sounding.pop(pitch)
-            stop = max(now, start + 1)  # an instant note still gets 10 ms, so it is heard
-            notes.append(Note(pitch, start / STEPS_PER_SECOND, stop / STEPS_PER_SECOND, vel))
+            nonlocal last_off
+            held = sounding[pitch]
+            i = next((i for i, h in enumerate(held) if h[2] > last_off), 0) if magenta else 0
+            start, k, last_off, vel = held.pop(i)
+            if not (magenta and start == now):
+                # an instant note still gets 10 ms, so it is heard
+                notes.append(note(pitch, start, k, max(now, start + 1), vel))
 
         for tok in tokens:
             if tok.startswith("shift"):
-                now += int(tok[5:])
+                now, rank, last_off = now + int(tok[5:]), 0, 0
             elif tok.startswith("vel"):
                 velocity = self.bin_velocity(int(tok[3:]))
             elif tok.startswith("on"):
                 pitch = int(tok[2:])
-                if pitch in sounding:
+                if sounding[pitch] and not magenta:  # one key: struck again, it ends first
                     end(pitch)
-                sounding[pitch] = (now, velocity)
+                ons += 1
+                sounding[pitch].append((now, rank, ons, velocity))
+                rank += 1
             elif tok.startswith("off"):
-                if int(tok[3:]) in sounding:  # a note-off without its note-on is ignored
+                if sounding[int(tok[3:])]:  # a note-off without its note-on is ignored
                     end(int(tok[3:]))
-        for pitch, (start, vel) in sounding.items():
-            notes.append(Note(pitch, start / STEPS_PER_SECOND, (start + hang) / STEPS_PER_SECOND,
-                              vel))
+        for pitch, held in sounding.items():
+            notes += [note(pitch, start, k, start + hang, vel) for start, k, _, vel in held]
         return sorted(notes, key=lambda n: (n.start, n.pitch))
 
+    def to_magenta(self, item: Any) -> list[int]:
+        """An item's events as Magenta's one-hot indices: our vocabulary is Magenta's event
+        list in Magenta's order (notes on, notes off, shifts, velocities) after our 4
+        special tokens. Use ``magenta=True`` for exactly Magenta's events."""
+        return [i - NUM_SPECIAL for i in self.encode(item)]
+
+    def from_magenta(self, indices: Sequence[int]) -> list[Note]:
+        """Notes from Magenta's one-hot event indices (e.g. a Magenta model's sample)."""
+        size = self.vocab_size - NUM_SPECIAL
+        bad = [i for i in indices if not (isinstance(i, numbers.Integral) and 0 <= i < size)]
+        if bad:
+            raise SamplingError(f"not a Magenta event index of this codec (0-{size - 1}): "
+                                f"{bad[0]!r}")
+        return self.decode([int(i) + NUM_SPECIAL for i in indices])
+
     def parse_phrase(self, text: str) -> list[str]:
-        """``"vel20 on60 shift50 off60"`` or ``"C4 E4:0.25 G4"`` (mixable) -> event tokens."""
+        """``"vel20 on60 shift50 off60"`` or ``"C4 E4:0.25 G4"`` (mixable) -> event tokens;
+        at most ``MAX_PHRASE_TOKENS``, refused before they are made."""
         tokens: list[str] = []
         known = set(self.vocab.tokens)
         use_vel = self.options["velocity_bins"] > 0
+        longest = self.options["max_shift_steps"]
         for word in text.replace(",", " ").split():
             if word in known:
                 tokens.append(word)
-                continue
-            name, _, length = word.partition(":")
-            try:
-                pitch = parse_pitch(name)
-                seconds = float(length) if length else PHRASE_NOTE_S
-            except ValueError:
-                pitch, seconds = None, 0.0
-            if pitch is None or seconds <= 0:
-                raise SamplingError(
-                    f"cannot read {word!r} in the performance prime: give event tokens "
-                    "(on60 shift50 off60 vel20) or pitches with an optional length in seconds "
-                    "(C4 E4:0.25 67)")
-            if use_vel:
-                tokens.append(f"vel{self.velocity_bin(self.options['velocity'])}")
-            tokens.append(f"on{pitch}")
-            steps = max(1, round(seconds * STEPS_PER_SECOND))
-            while steps > 0:
-                d = min(steps, self.options["max_shift_steps"])
-                tokens.append(f"shift{d}")
-                steps -= d
-            tokens.append(f"off{pitch}")
+            else:
+                pitch, seconds = self._phrase_note(word)
+                steps = max(1, round(seconds * STEPS_PER_SECOND))
+                phrase_limit("performance", len(tokens) + 3 + math.ceil(steps / longest), word)
+                if use_vel:
+                    tokens.append(f"vel{self.velocity_bin(self.options['velocity'])}")
+                tokens.append(f"on{pitch}")
+                tokens += [f"shift{longest}"] * (steps // longest)
+                if steps % longest:
+                    tokens.append(f"shift{steps % longest}")
+                tokens.append(f"off{pitch}")
+            phrase_limit("performance", len(tokens), word)
         return tokens
+
+    @staticmethod
+    def _phrase_note(word: str) -> tuple[int, float]:
+        """``"C4"``, ``"67"`` or ``"E4:0.25"`` -> (pitch, seconds)."""
+        name, colon, length = word.partition(":")
+        pitch = parse_pitch(name)
+        if pitch is None or (colon and not _SECONDS.fullmatch(length)):
+            raise SamplingError(
+                f"cannot read {word!r} in the performance prime: give event tokens "
+                "(on60 shift50 off60 vel20) or pitches with an optional length in seconds "
+                "(C4 E4:0.25 67)")
+        seconds = float(length) if colon else PHRASE_NOTE_S
+        if not 0 < seconds <= MAX_PHRASE_NOTE_S:
+            raise SamplingError(f"{word!r} in the performance prime: a note lasts more than 0 "
+                                f"and at most {MAX_PHRASE_NOTE_S:g} seconds")
+        return pitch, seconds
 
     def render(self, item: Any) -> str:
         return " ".join(self.tokenize(item))
@@ -174,8 +253,12 @@ class PerformanceCodec(MusicCodec):
 
     # --- files <-> items ------------------------------------------------------------------
     def from_midi(self, midi: MidiData) -> list[Note]:
-        notes = midi.notes_seconds(sustain=self.options["sustain"], drums=False)
-        if self.options["trim_start"] and notes:
+        o = self.options
+        if o["magenta"]:  # pairs notes and applies the pedal as Magenta does, in its order
+            notes = mg.read_notes(midi.source, sustain=o["sustain"], drums=o["drums"])
+        else:
+            notes = midi.notes_seconds(sustain=o["sustain"], drums=o["drums"])
+        if o["trim_start"] and notes:
             first = min(n.start for n in notes)
             notes = [n._replace(start=n.start - first, end=n.end - first) for n in notes]
         return notes

@@ -11,6 +11,7 @@ import socket
 import struct
 import threading
 import time
+import warnings
 import wave
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,13 @@ from creative_rnn.codecs.base import Codec
 from creative_rnn.core.files import atomic_write_bytes, atomic_write_text
 from creative_rnn.errors import CorpusError, SamplingError
 
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Starlette 1.x asks for httpx2; httpx works the same here
+    from starlette.testclient import TestClient
+
 STEP_S = 0.125
+# the address TestClient requests name: a loopback Host, as a browser on this machine sends
+LOCAL = "http://127.0.0.1:8000"
 
 
 class StandInMelody(Codec):
@@ -113,20 +120,39 @@ def text_run(root: Path, startrek: Path, documents: bool = False) -> Path:
     return out
 
 
-class LiveServer:
-    """uvicorn serving an app in a thread on a free loopback port (bound before start)."""
+def studio_client(app, **kw) -> TestClient:
+    """A TestClient that talks like the studio's own page: a loopback Host, and the token the
+    page is given on every request."""
+    return TestClient(app, base_url=LOCAL,
+                      headers={"X-Studio-Token": app.state.token}, **kw)
 
-    def __init__(self, app):
+
+class LiveServer:
+    """uvicorn serving an app in a thread on a free loopback port (bound before start, so
+    ``port`` is known before the app is made). ``seen`` lists (method, path, status) of every
+    answer, to check what reached the server and what it said."""
+
+    def __init__(self, app=None):
         self.app = app
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.seen: list[tuple[str, str, int]] = []
+
+    async def _recording(self, scope, receive, send):
+        async def record(message):
+            if message["type"] == "http.response.start":
+                self.seen.append((scope["method"], scope["path"], message["status"]))
+            await send(message)
+        await self.app(scope, receive, record if scope["type"] == "http" else send)
 
     def __enter__(self) -> LiveServer:
+        self.server = uvicorn.Server(uvicorn.Config(self._recording, log_level="warning",
+                                                    lifespan="off", interface="asgi3"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
+                                       daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:  # readiness, not timing: start-up is ~0.1 s

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 from support import SHARED
-from support_web import LiveServer, shared_runs
+from support_web import LiveServer, shared_runs, studio_client
 
 import creative_rnn as cr
 from creative_rnn.cli import main
 from creative_rnn.web import Limits, create_app
 from creative_rnn.web.guard import Counter
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette 1.x asks for httpx2; httpx works the same here
-    from starlette.testclient import TestClient
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +26,7 @@ def runs(tmp_path_factory, startrek):
 def client(runs, tmp_path_factory):
     app = create_app(list(runs.values()), runs_dir=tmp_path_factory.mktemp("studio"),
                      limits=Limits(max_activation_values=200_000))
-    return TestClient(app)
+    return studio_client(app)
 
 
 def events(body: str) -> list[tuple[str, dict]]:
@@ -133,7 +129,7 @@ def test_malformed_and_oversize_bodies(client):
 
 def test_busy_answer_when_too_many_generations_run(runs):
     app = create_app([runs["text"]], limits=Limits(max_generations=1))
-    with TestClient(app) as c:
+    with studio_client(app) as c:
         with c.stream("POST", "/api/generate", json={"model": "text", "length": 2000}) as first:
             assert first.status_code == 200
             second = c.post("/api/generate", json={"model": "text", "length": 5})
@@ -160,7 +156,8 @@ def test_concurrent_streams_on_a_live_server(runs):
     with LiveServer(app) as server:
         def one(i: int) -> list:
             model = "text" if i % 2 else "docs"
-            with httpx.Client(base_url=server.url, timeout=60) as h:
+            with httpx.Client(base_url=server.url, timeout=60,
+                              headers={"X-Studio-Token": app.state.token}) as h:
                 r = h.post("/api/generate", json={"model": model, "length": 60, "seed": i})
                 return events(r.text) if r.status_code == 200 else [("http", r.status_code)]
         with ThreadPoolExecutor(10) as pool:
@@ -204,7 +201,7 @@ def test_activations_have_one_value_per_layer_step_and_cell(client, runs):
     long = client.post("/api/activations", json={"model": "text", "ids": [5] * 1000}).json()
     assert long["total_steps"] == 1000 and len(long["tokens"]) == 200_000 // (7 * 32)
     tight = create_app([runs["text"]], limits=Limits(max_activation_values=100))
-    r = TestClient(tight).post("/api/activations", json={"model": "text", "ids": [5]})
+    r = studio_client(tight).post("/api/activations", json={"model": "text", "ids": [5]})
     assert r.status_code == 413 and "too big for the inside view" in r.json()["error"]
     r = client.post("/api/activations", json={"model": "text", "ids": []})
     assert r.status_code == 400
@@ -231,7 +228,7 @@ def test_serve_command_checks_its_arguments(monkeypatch, runs, capsys):
 def trainer(tmp_path):
     app = create_app([], runs_dir=tmp_path / "runs",
                      limits=Limits(max_upload=64 * 1024, max_trainings=1))
-    return app, TestClient(app), tmp_path / "runs"
+    return app, studio_client(app), tmp_path / "runs"
 
 
 def follow(c, name: str) -> list[tuple[str, dict]]:
@@ -270,6 +267,8 @@ def test_stop_a_training_run_and_busy_while_it_runs(trainer, startrek):
     r = c.post("/api/train", data={"name": "second", "max_steps": "5"},
                files={"file": ("t.txt", data, "text/plain")})
     assert r.status_code == 429 and "busy" in r.json()["error"]
+    assert not (runs_dir / "second").exists()  # the refused run left nothing behind
+    assert len(list((runs_dir / "uploads").iterdir())) == 1  # only the first run's corpus
     with c.stream("GET", "/api/train/long/events") as stream:
         for line in stream.iter_lines():
             if line.startswith("event: metrics"):  # it is training: now stop it
@@ -289,6 +288,7 @@ def test_stop_a_training_run_and_busy_while_it_runs(trainer, startrek):
     ({"name": "tiny"}, {"file": ("x.txt", b"hello", "text/plain")}, 400, "only 5 tokens"),
     ({"name": "big"}, {"file": ("x.txt", b"a" * 70_000, "text/plain")}, 413, "too large"),
     ({"name": "../up"}, {}, 400, "name: 1-40 letters"),
+    ({"name": "uploads", "corpus": "folk"}, {}, 400, "not 'uploads'"),  # the uploads' folder
     ({"name": "n"}, {}, 400, "choose a built-in corpus or upload a file"),
     ({"name": "n", "corpus": "nope"}, {}, 400, "unknown corpus 'nope'"),
     ({"name": "n", "corpus": "folk", "codec": "nope"}, {}, 400, "unknown codec 'nope'"),
@@ -300,12 +300,15 @@ def test_training_refuses_bad_requests(trainer, form, files, status, words):
     app, c, runs_dir = trainer
     r = c.post("/api/train", data=form, files=files or None)
     assert r.status_code == status and words in r.json()["error"], r.text
-    assert str(runs_dir) not in r.text  # no server paths in messages
+    assert str(runs_dir) not in r.text and "/uploads" not in r.text  # no server paths
     assert not app.state.jobs
+    # a refusal leaves nothing behind: no run folder, no uploaded file or its folder
+    left = [p.relative_to(runs_dir) for p in runs_dir.rglob("*")]
+    assert left in ([], [Path("uploads")]), left
 
 
 def test_training_needs_a_runs_dir_and_a_known_job(runs):
-    c = TestClient(create_app([runs["text"]]))
+    c = studio_client(create_app([runs["text"]]))
     assert c.get("/api/train").json()["enabled"] is False
     r = c.post("/api/train", data={"name": "x", "corpus": "folk"})
     assert r.status_code == 403 and "--runs-dir" in r.json()["error"]

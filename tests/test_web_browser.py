@@ -6,6 +6,8 @@ Screenshots of each view are saved under the pytest tmp dir (the path is printed
 from __future__ import annotations
 
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -13,13 +15,15 @@ from support import SHARED
 from support_web import LiveServer, shared_runs, wait_until
 
 from creative_rnn.web import Limits, create_app
+from creative_rnn.web.guard import served_hosts
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason=f"{CHROMIUM} is absent (apt-get install chromium)")
 ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required"]
+        "--autoplay-policy=no-user-gesture-required",
+        "--host-resolver-rules=MAP evil.example 127.0.0.1"]  # a hostile site on this machine
 WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 
@@ -27,10 +31,12 @@ WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertio
 def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek, SHARED)
     # a long length cap so a stream is still running when the test presses Stop
-    app = create_app([runs["text"], runs["docs"], runs["melody"]],
-                     runs_dir=tmp_path_factory.mktemp("studio"),
-                     limits=Limits(max_length=200_000, max_upload=256 * 1024))
-    with LiveServer(app) as live:
+    live = LiveServer()  # the port first: the studio answers only its own address, as served
+    live.app = create_app([runs["text"], runs["docs"], runs["melody"]],
+                          runs_dir=tmp_path_factory.mktemp("studio"),
+                          limits=Limits(max_length=100_000, max_upload=256 * 1024),
+                          hosts=served_hosts("127.0.0.1", live.port))
+    with live:
         yield live
 
 
@@ -76,7 +82,7 @@ def generate(page, model: str, length: int, prime: str = "") -> None:
 
 
 def test_text_streams_in_while_generating_and_stop_ends_it(page, server):
-    generate(page, "text", 200_000, prime="Star")  # far longer than the test waits
+    generate(page, "text", 100_000, prime="Star")  # far longer than the test waits
     # checked inside the page in one go: text is there while the stream still runs...
     streaming = ("(n) => { const o = document.querySelector('#output pre.sample');"
                  " return o && o.textContent.length > n"
@@ -88,7 +94,7 @@ def test_text_streams_in_while_generating_and_stop_ends_it(page, server):
     page.wait_for_function(
         "document.querySelector('#gen-status').textContent.startsWith('stopped')")
     text = page.inner_text("#output pre.sample")
-    assert text.startswith("Star") and len(text) < 200_000
+    assert text.startswith("Star") and len(text) < 100_000
     assert page.is_enabled("#go") and page.is_disabled("#stop")
     studio = server.app.state.studio  # the server noticed and gave the stream's place back
     wait_until(lambda: studio.generations.running == 0, "the stopped stream was released")
@@ -193,4 +199,96 @@ def test_activation_page_in_a_real_browser(browser, tiny_text_run, startrek, tmp
     page.screenshot(path=str(shots / "activation-page.png"), full_page=True)
     assert not problems, problems
     assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
+    context.close()
+
+
+# --- other web pages must not drive the studio ------------------------------------------------
+HOSTILE = """<!doctype html><title>cute kittens</title><body>
+<iframe name="sink" hidden></iframe>
+<form id="form" method="POST" action="STUDIO/api/train" enctype="multipart/form-data"
+      target="sink"><input name="name" value="stolen-form"><input name="corpus" value="folk">
+</form>
+<script>
+const studio = "STUDIO", text = "To be or not to be, that is the question. ".repeat(40);
+async function attempt(url, options) {
+  try {
+    const r = await fetch(studio + url, { method: "POST", ...options });
+    return `${url}: ${r.status} ${r.type}`;
+  } catch (e) { return `${url}: ${e.message}`; }
+}
+const upload = new FormData();
+upload.append("name", "stolen"); upload.append("max_steps", "5");
+upload.append("file", new Blob([text], { type: "text/plain" }), "corpus.txt");
+const generate = JSON.stringify({ model: "text", length: 5 });
+document.getElementById("form").submit();
+Promise.all([
+  attempt("/api/generate", { headers: { "Content-Type": "text/plain" }, body: generate }),
+  attempt("/api/generate", { mode: "no-cors", headers: { "Content-Type": "text/plain" },
+                             body: generate }),
+  attempt("/api/generate", { headers: { "Content-Type": "application/json" },
+                             body: generate }),
+  attempt("/api/train", { body: upload }),
+  attempt("/api/train", { mode: "no-cors", body: upload }),
+]).then((r) => { window.results = r; });
+</script>"""
+
+
+@pytest.fixture
+def hostile(server):
+    """A little web server on another port whose one page attacks the studio."""
+    page = HOSTILE.replace("STUDIO", server.url).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("site", ["127.0.0.1", "evil.example"])  # same site, another site
+def test_a_page_from_another_origin_cannot_use_the_studio(browser, server, hostile, site):
+    studio = server.app.state.studio
+    runs_before = sorted(p.name for p in studio.runs_dir.iterdir())
+    jobs_before = set(server.app.state.jobs)
+    server.seen.clear()
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    page.goto(f"http://{site}:{hostile}/")
+    page.wait_for_function("window.results !== undefined")
+    results = page.evaluate("window.results")
+    # the form post navigates the hidden frame: wait until the studio has answered it too
+    wait_until(lambda: sum(path == "/api/train" for _, path, _ in server.seen) >= 3,
+               "the form post and both uploads reached the studio")
+    context.close()
+    assert not any(" 20" in r for r in results), results  # no script read an answer
+    reached = [(method, path) for method, path, _ in server.seen]
+    assert ("POST", "/api/generate") in reached and ("OPTIONS", "/api/generate") in reached
+    assert all(status == 403 for _, _, status in server.seen), server.seen  # all refused
+    assert set(server.app.state.jobs) == jobs_before and studio.generations.running == 0
+    assert sorted(p.name for p in studio.runs_dir.iterdir()) == runs_before  # nothing trained
+
+
+def test_a_rebound_host_name_gets_nothing(browser, server):
+    """DNS rebinding: evil.example first served the attacker's page, then resolves to
+    127.0.0.1 (here: always), so its script is same-origin with the studio's port."""
+    context = browser.new_context()
+    page = context.new_page()
+    rebound = f"http://evil.example:{server.port}"
+    response = page.goto(rebound + "/")
+    assert response.status == 403 and "does not answer to host" in page.content()
+    status = page.evaluate("fetch('/api/models').then((r) => r.status)")
+    assert status == 403
     context.close()

@@ -17,6 +17,9 @@ def add_commands(sub) -> dict:
     s.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; anything but loopback is reachable by others")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
+                   help="also answer pages opened by this host name (e.g. through a tunnel "
+                        "or a proxy); the studio answers only its own address by default")
     s.add_argument("--runs-dir", help="folder for runs trained from the page (enables training)")
     s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     s.add_argument("--max-length", type=int, default=2000, help="cap on new tokens per sample")
@@ -40,6 +43,22 @@ def limits_from(args: argparse.Namespace):
                   max_upload=int(args.max_upload_mb * 1024 * 1024))
 
 
+def hosts_from(args: argparse.Namespace) -> list[str]:
+    """The Host names the server answers: its own address (and the loopback names for a
+    loopback bind), plus each --allow-host, on the server's port unless one is given.
+    Any other name is refused, so a web page cannot reach the studio by DNS rebinding."""
+    from ..web.guard import host_name, served_hosts
+
+    extra = []
+    for name in args.allow_host:
+        name = name.strip().lower()
+        if not name or any(c in name for c in "/@ "):
+            raise UserError(f"--allow-host {name!r}: give a host name, e.g. --allow-host "
+                            "studio.local or --allow-host localhost:9000")
+        extra.append(name if host_name(name) != name else f"{name}:{args.port}")
+    return served_hosts(args.host, args.port) + extra
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -50,11 +69,13 @@ def cmd_serve(args: argparse.Namespace) -> None:
         raise UserError("serve needs a RUN to serve or --runs-dir DIR to train new ones, e.g. "
                         "creative-rnn serve runs/mine")
     device = str(resolve_device(args.device))
-    app = create_app(args.runs, runs_dir=args.runs_dir, limits=limits_from(args), device=device)
+    app = create_app(args.runs, runs_dir=args.runs_dir, limits=limits_from(args), device=device,
+                     hosts=hosts_from(args))
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who can reach this address can use "
-              "the studio (generate, train, upload). Use --host 127.0.0.1 to keep it local.",
-              file=sys.stderr)
+              "the studio (generate, train, upload). Use --host 127.0.0.1 to keep it local. "
+              "It answers only to the names it was started with: add others with "
+              "--allow-host NAME.", file=sys.stderr)
     names = ", ".join(app.state.studio.models) or "none yet"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"creative-rnn studio serving {names} at http://{host}:{args.port}/  (Ctrl-C stops)")

@@ -4,11 +4,14 @@ The models served are the run directories named when the server starts (plus run
 from the page into its runs folder). Requests name models by their short name only; no
 request ever names a file path. Every answer is JSON or a stream of server-sent events
 (``event: NAME`` / ``data: JSON``); errors are ``{"error": message}`` with a 4xx/5xx status.
+Only the studio's own page may call it: see guard.Guard (Host, Origin, the page's token).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 import tempfile
 import threading
 import time
@@ -20,7 +23,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -34,12 +37,14 @@ from .guard import (
     ApiError,
     BodyLimit,
     Counter,
+    Guard,
     Limits,
     fields,
     json_body,
     log_internal,
     on_unexpected,
     on_user_error,
+    public,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -73,6 +78,7 @@ class Studio:
         self.runs_dir = Path(runs_dir) if runs_dir else None
         self.models: dict[str, Model] = {}
         self.generations = Counter("generations", limits.max_generations)
+        self.inside = Counter("inside-view answers", limits.max_inside)
         self.closing = threading.Event()  # set when the server shuts down: streams end
         for run in runs:
             self.add(Path(run))
@@ -154,7 +160,7 @@ async def _stream(studio: Studio, m: Model, prime_ids: list[int],
         samples = await anyio.to_thread.run_sync(_finish, m, ids)
         yield sse("done", {"samples": samples})
     except UserError as e:
-        yield sse("error", {"error": str(e)})
+        yield sse("error", {"error": public(str(e))})
     except Exception as e:  # noqa: BLE001 - shown as one line, never a traceback
         log_internal("/api/generate", e)
         yield sse("error", {"error": "generation failed inside the server"})
@@ -232,21 +238,31 @@ async def activations(request: Request) -> Response:
     ids = _check_ids(req["ids"], m)
     if not ids:
         raise ApiError("ids is empty: generate something first")
-    model = m.gen.model
-    L, H = model.config.num_layers, model.config.hidden_size
-    per_step = len(keys_for(model.config.cell)) * L * H
+    config = m.gen.model.config
+    per_step = len(keys_for(config.cell)) * config.num_layers * config.hidden_size
     fits = studio.limits.max_activation_values // per_step  # steps one answer may hold
     if fits < 1:
         raise ApiError(f"{m.name} is too big for the inside view ({per_step:,} values per "
                        f"step; the limit is {studio.limits.max_activation_values:,})", 413)
-    total = len(ids)
-    ids = ids[:fits]  # a long sample is shown from its start, and the answer says so
-    acts = await anyio.to_thread.run_sync(collect, model, ids)
-    codec = m.gen.codec
-    tokens = [codec.token_text(i) or codec.vocab.token(i) for i in ids]
-    values = {k: v.round(3).tolist() for k, v in acts.items()}
-    return JSONResponse({"tokens": tokens, "keys": list(values), "layers": L, "hidden": H,
-                         "values": values, "total_steps": total})
+    studio.inside.acquire()
+    try:  # a long sample is shown from its start, and the answer says so
+        body = await anyio.to_thread.run_sync(_inside_answer, m, ids[:fits], len(ids))
+    finally:
+        studio.inside.release()
+    return Response(body, media_type="application/json")
+
+
+def _inside_answer(m: Model, ids: list[int], total: int) -> bytes:
+    """The answer as JSON bytes. Run in a worker thread: collecting, rounding and encoding
+    a couple of million values takes a while, and the event loop serves everyone else."""
+    model, codec = m.gen.model, m.gen.codec
+    # rounded as float64: float32's 0.638 would print as 0.6380000114440918, three times longer
+    values = {k: v.astype("float64").round(3).tolist() for k, v in collect(model, ids).items()}
+    return json.dumps({
+        "tokens": [codec.token_text(i) or codec.vocab.token(i) for i in ids],
+        "keys": list(values), "layers": model.config.num_layers,
+        "hidden": model.config.hidden_size, "values": values, "total_steps": total,
+    }, separators=(",", ":")).encode()
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -261,15 +277,26 @@ async def models(request: Request) -> Response:
 
 
 async def index(request: Request) -> Response:
-    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    """The page, with this server's token in it: only a page read from this server (which
+    other sites cannot do) can send the token the API asks for."""
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    return HTMLResponse(page.replace("{{studio-token}}", request.app.state.token),
+                        headers={"Cache-Control": "no-store"})
 
 
 def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
-               limits: Limits | None = None, device: str = "cpu") -> Starlette:
+               limits: Limits | None = None, device: str = "cpu",
+               hosts: Sequence[str] | None = None, token: str | None = None) -> Starlette:
     """The studio serving ``runs`` (run directories). With ``runs_dir`` the page can also train
     new runs there (the same layout ``creative-rnn train --out`` makes). Raises a UserError
-    naming the run when one cannot be loaded."""
+    naming the run when one cannot be loaded.
+
+    ``hosts``: the Host header values answered, "name:port" or "name" for any port
+    (guard.served_hosts(host, port) gives those of a bound address); None: localhost,
+    127.0.0.1 and [::1] on any port. ``token``: what the page sends as X-Studio-Token; a
+    random one by default (app.state.token)."""
     limits = limits or Limits()
+    token = token or secrets.token_urlsafe(32)
     studio = Studio(runs, runs_dir, limits, device)
     routes = [
         Route("/", index),
@@ -282,10 +309,11 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BodyLimit, limits=limits, upload_paths=(training.UPLOAD_PATH,))],
+        middleware=[Middleware(Guard, token=token, hosts=hosts),
+                    Middleware(BodyLimit, limits=limits, upload_paths=(training.UPLOAD_PATH,))],
         exception_handlers={UserError: on_user_error, Exception: on_unexpected},
         lifespan=training.lifespan,
     )
-    app.state.studio = studio
+    app.state.studio, app.state.token = studio, token
     training.attach(app, studio)
     return app

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,14 +24,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import codecs, corpora, rundir
-from ..core.files import atomic_write_bytes
 from ..errors import UserError
 from ..sampling.generator import load
 from ..training.run import train
 from .events import sse
-from .guard import ApiError, Busy, log_internal
+from .guard import ApiError, Busy, listed, log_internal, public
 
 UPLOAD_PATH = "/api/train"
+UPLOADS = "uploads"  # RUNS/uploads/NAME-xxxx/corpus.txt: each upload in a folder of its own
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 PRESETS = ("tiny", "small")  # bigger presets take hours on a CPU: use the CLI for those
 POLL_SECONDS = 0.25  # how often a live view looks for new metrics lines
@@ -110,16 +112,17 @@ async def start(request: Request) -> Response:
     name) or file (an upload). Validates the corpus like the CLI, then trains in a thread."""
     studio = _studio(request)
     limits = studio.limits
+    made: list[Path] = []  # folders this request created, removed again if it is refused
     try:
-        async with request.form(max_files=1, max_fields=10) as form:
-            job, shown = await _prepare(request, form, studio)
-    except UserError:
+        job, shown = await _accept(request, studio, made)
+        # no await from here on: no other request can start a run between check and start
+        running = sum(not j.finished for j in request.app.state.jobs.values())
+        if running >= limits.max_trainings:
+            raise Busy("training runs", limits.max_trainings)
+    except BaseException:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    except Exception as e:  # multipart parser errors: a malformed upload
-        raise ApiError(f"could not read the form: {e}") from None
-    running = sum(not j.finished for j in request.app.state.jobs.values())
-    if running >= limits.max_trainings:
-        raise Busy("training runs", limits.max_trainings)
     request.app.state.jobs[job.name] = job
     job.status = "running"
     job.thread = threading.Thread(target=_train, args=(job, studio), daemon=True,
@@ -128,18 +131,29 @@ async def start(request: Request) -> Response:
     return JSONResponse({"job": job.info(), "corpus": shown}, status_code=201)
 
 
-async def _prepare(request: Request, form, studio) -> tuple[Job, str]:
+async def _accept(request: Request, studio, made: list[Path]) -> tuple[Job, str]:
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except UserError:  # a body over the cap (guard.BodyLimit)
+        raise
+    except Exception as e:  # multipart parser errors: a malformed upload
+        raise ApiError(f"could not read the form: {e}") from None
+    try:
+        return await _prepare(request, form, studio, made)
+    finally:
+        await form.close()
+
+
+async def _prepare(request: Request, form, studio, made: list[Path]) -> tuple[Job, str]:
     limits = studio.limits
     unknown = sorted(set(form) - {"name", "codec", "preset", "max_steps", "documents",
                                   "corpus", "file"})
     if unknown:
-        raise ApiError(f"unknown form field(s) {', '.join(unknown)}")
+        raise ApiError(f"unknown form field(s) {listed(unknown)}")
     name = str(form.get("name") or "").strip()
-    if not NAME.fullmatch(name):
-        raise ApiError("name: 1-40 letters, digits, - or _ (it becomes the run folder's name)")
-    run = studio.runs_dir / name
-    if run.exists() or name in request.app.state.jobs or name in studio.models:
-        raise ApiError(f"a run named {name!r} already exists; choose another name", 409)
+    if not NAME.fullmatch(name) or name == UPLOADS:
+        raise ApiError("name: 1-40 letters, digits, - or _ (it becomes the run folder's name; "
+                       f"not {UPLOADS!r})")
     codec_name = str(form.get("codec") or "char")
     codec = codecs.get(codec_name)  # UserError names the choices
     preset = str(form.get("preset") or "tiny")
@@ -153,28 +167,25 @@ async def _prepare(request: Request, form, studio) -> tuple[Job, str]:
         raise ApiError(f"max_steps must be in [1, {limits.max_train_steps}]")
     documents = str(form.get("documents") or "").lower() in ("1", "true", "on", "yes")
     upload, named = form.get("file"), str(form.get("corpus") or "")
+    if not (isinstance(upload, UploadFile) and upload.filename) and named not in corpora.NAMED:
+        raise ApiError(f"unknown corpus {named[:40]!r}; choose {', '.join(corpora.NAMED)}"
+                       if named else "choose a built-in corpus or upload a file")
+    run = _claim(studio, request.app.state.jobs, name)
+    made.append(run)
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(limits.max_upload + 1)
         if len(data) > limits.max_upload:
             raise ApiError(f"the file is over the {limits.max_upload:,}-byte limit", 413)
         shown = Path(upload.filename).name
-        suffix = Path(shown).suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}",
-                                                             Path(shown).suffix.lower()) else ""
-        path = studio.runs_dir / "uploads" / name / f"corpus{suffix}"
-
-        atomic_write_bytes(path, data)
+        suffix = Path(shown).suffix.lower()
+        path = _store(studio.runs_dir, name, suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix)
+                      else "", data, made)
         source = str(path)
-    elif named:
-        if named not in corpora.NAMED:
-            raise ApiError(f"unknown corpus {named!r}; choose {', '.join(corpora.NAMED)}")
-        source, shown, path = named, named, None
     else:
-        raise ApiError("choose a built-in corpus or upload a file")
+        source, shown, path = named, named, None
     try:
         await anyio.to_thread.run_sync(_validate, source, codec, documents)
     except Exception as e:
-        if path is not None:
-            path.unlink(missing_ok=True)
         if isinstance(e, UserError):
             raise ApiError(str(e).replace(str(path), shown) if path else str(e)) from None
         # a reader that crashed on a malformed file: still the file's fault, said plainly
@@ -185,6 +196,37 @@ async def _prepare(request: Request, form, studio) -> tuple[Job, str]:
     job.spec = dict(corpus=[source], out=str(run), codec=codec_name, preset=preset,
                     documents=documents, max_steps=max_steps)
     return job, shown
+
+
+def _claim(studio, jobs: dict, name: str) -> Path:
+    """Make the run's folder, which claims the name: of two requests for one name only one
+    can make it (train() accepts an empty folder as a new run)."""
+    run = studio.runs_dir / name
+    if name in jobs or name in studio.models:
+        raise ApiError(f"a run named {name!r} already exists; choose another name", 409)
+    try:
+        run.mkdir()
+    except FileExistsError:
+        raise ApiError(f"a run named {name!r} already exists; choose another name",
+                       409) from None
+    except OSError as e:
+        log_internal(f"making the run folder {run}", e)
+        raise ApiError(f"could not make the run folder {name!r} ({e.strerror})", 500) from None
+    return run
+
+
+def _store(runs_dir: Path, name: str, suffix: str, data: bytes, made: list[Path]) -> Path:
+    """Write an upload into a new folder of its own (never a file another request wrote)."""
+    try:
+        (runs_dir / UPLOADS).mkdir(exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=runs_dir / UPLOADS))
+        made.append(folder)
+        path = folder / f"corpus{suffix}"
+        path.write_bytes(data)
+    except OSError as e:
+        log_internal(f"storing the upload for {name}", e)
+        raise ApiError(f"could not store the upload on the server ({e.strerror})", 500) from None
+    return path
 
 
 def _validate(source: str, codec, documents: bool) -> None:
@@ -210,7 +252,7 @@ def _train(job: Job, studio) -> None:
         job.status = "stopped" if result.stopped == "interrupted" else "done"
         studio.add(job.run)  # served from now on
     except UserError as e:
-        job.status, job.error = "error", str(e)
+        job.status, job.error = "error", public(str(e))
     except Exception as e:  # noqa: BLE001 - one line in the page, details in the terminal
         log_internal(f"training {job.name}", e)
         job.status, job.error = "error", "training failed inside the server (see its terminal)"

@@ -17,10 +17,16 @@ async function errorOf(response) {
   return `the server answered ${response.status} ${response.statusText}`;
 }
 
+// The server puts a token in the page it serves and refuses API requests without it: other
+// web pages cannot read the token, so they cannot use the studio through this browser.
+const TOKEN = document.querySelector('meta[name="studio-token"]').content;
+
 export async function request(url, options = {}) {
+  const headers = new Headers(options.headers);
+  headers.set("X-Studio-Token", TOKEN);
   let response;
   try {
-    response = await fetch(url, options);
+    response = await fetch(url, { ...options, headers });
   } catch (e) {
     if (e.name === "AbortError") throw e;
     throw new Error("cannot reach the studio server: is it still running?");

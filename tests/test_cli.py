@@ -117,3 +117,57 @@ def test_damaged_checkpoint(capsys, tmp_path, tiny_text_run, damage):
         (run_dir / "config.json").write_text('{"model": ')
     code, _, err = run(capsys, "sample", run_dir, "--length", "5")
     _one_line_error(code, err, str(run_dir))
+
+
+# --- non-finite and out-of-range numbers (issue 20) -----------------------------------------
+@pytest.mark.parametrize("argv, option", [
+    (["train", "t.txt", "--out", "r", "--max-minutes", "nan"], "--max-minutes"),
+    (["train", "t.txt", "--out", "r", "--max-minutes", "inf"], "--max-minutes"),
+    (["train", "t.txt", "--out", "r", "--max-minutes", "-1"], "--max-minutes"),
+    (["train", "t.txt", "--out", "r", "--max-steps", "0"], "--max-steps"),
+    (["train", "t.txt", "--out", "r", "--max-steps", "9" * 5000], "--max-steps"),
+    (["train", "t.txt", "--out", "r", "--seed", "-1"], "--seed"),
+    (["train", "t.txt", "--out", "r", "--max-vocab", "0"], "--max-vocab"),
+    (["demo", "--minutes", "nan"], "--minutes"),
+    (["demo", "--minutes", "0"], "--minutes"),
+])
+def test_bad_numbers_on_the_command_line_exit_2_naming_the_option(capsys, argv, option):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    last = err.strip().splitlines()[-1]  # argparse's usage line, then one line naming it
+    assert option in last and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("setting, fragment", [
+    ("lr=nan", "lr"), ("lr=inf", "lr"), ("grad_clip=-1", "grad_clip"),
+    ("dropout=nan", "dropout"), ("max_minutes=nan", "max_minutes"),
+])
+def test_bad_numbers_in_set_are_one_line_errors(capsys, tmp_path, startrek, setting, fragment):
+    shutil.copy(startrek, tmp_path / "t.txt")
+    code, _, err = run(capsys, "train", tmp_path / "t.txt", "--out", tmp_path / "r",
+                       "--set", setting, "--quiet")
+    _one_line_error(code, err, fragment)
+    assert not (tmp_path / "r").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["--temperature", "nan"], ["temperature"]),
+    (["--temperature", "inf"], ["temperature"]),
+    (["--top-p", "nan"], ["top_p"]),
+    (["--num", "100000000"], ["num", "1,000"]),
+    (["--length", "1000000000"], ["length", "100,000"]),
+    (["--prime-file", "/dev/zero"], ["/dev/zero"]),
+])
+def test_bad_sampling_numbers_are_one_line_errors(capsys, tiny_text_run, argv, fragments):
+    code, out, err = run(capsys, "sample", tiny_text_run, *argv)
+    _one_line_error(code, err, *fragments)
+    assert out == ""
+
+
+def test_a_diverged_training_is_one_line_and_exit_2(capsys, tmp_path, startrek):
+    code, _, err = run(capsys, "train", startrek, "--out", tmp_path / "r", "--preset", "tiny",
+                       "--set", "lr=1e30", "--set", "warmup_steps=0", "--max-steps", "30",
+                       "--quiet")
+    _one_line_error(code, err, "training diverged at step", "lower lr (now 1e+30)")

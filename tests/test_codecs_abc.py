@@ -21,6 +21,7 @@ from creative_rnn.codecs.abc.bars import BarState, bars, durations_of
 from creative_rnn.codecs.abc.codec import AbcCodec, split_tunes
 from creative_rnn.codecs.abc.pitch import by_semitones, midi_pitches
 from creative_rnn.codecs.abc.tokens import AbcError, detokenize_tune, tokenize_tune
+from creative_rnn.codecs.abc.units import to_unit
 from creative_rnn.config import ModelConfig
 from creative_rnn.errors import CorpusError
 from creative_rnn.models import SequenceModel
@@ -285,3 +286,187 @@ def test_codec_round_trips_through_json():
     assert again.options == codec.options and again.vocab.tokens == codec.vocab.tokens
     with pytest.raises(cr.UserError):
         codecs.get("abc", transpose_to_c=True, augment_transpositions=2)
+
+
+# --- bounded input (issue 20) ---------------------------------------------------------------
+HUGE = "9" * 5000  # beyond int()'s 4300-digit limit: a ValueError, not an AbcError, before
+
+
+@pytest.mark.parametrize("text, message", [
+    (f"K:G\nA{HUGE}|", "note length"),
+    (f"K:G\nA/{HUGE}|", "note length"),
+    (f"K:G\nA{HUGE}/{HUGE}|", "note length"),
+    ("K:G\nA/0|", "note length"),
+    ("K:G\nA" + "/" * 5000 + "|", "note length"),
+    ("K:G\nA2/3 B|", "note length"),  # only halves, quarters, ...: thirds are tuplets
+    (f"K:G\n[CE]{HUGE}|", "note length"),
+    (f"K:G\nz{HUGE}|", "note length"),
+    (f"L:1/{HUGE}\nK:G\nA|", "L:"),
+    (f"M:{HUGE}/8\nK:G\nA|", "M:"),
+    (f"M:1/{HUGE}\nK:G\nA|", "M:"),
+    ("M:" + "+".join(["1"] * 2000) + "/8\nK:G\nA|", "M:"),
+    (f"K:G\nA [L:1/{HUGE}] B|", "L:"),
+    (f"K:G\n(3:{HUGE} ABC|", "tuplet"),
+    (f"K:G\n(3:2:{HUGE} ABC|", "tuplet"),
+    ("K:G\n(3:2:99 ABC|", "tuplet"),
+    (f"K:G\nAB |{HUGE} c|", "ending"),
+    (f"K:G\nAB [{HUGE} c|", "ending"),
+    ("K:G\nAB |1," + ",".join(["2"] * 50) + " c|", "ending"),
+])
+def test_every_number_a_user_types_is_bounded(text, message):
+    """Note lengths, unit lengths, meters, tuplets and endings: a one-line AbcError (a
+    UserError) before any work, never a ValueError or a huge loop."""
+    with pytest.raises(AbcError, match=message) as e:
+        tokenize_tune(text)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 200
+    codec = AbcCodec()
+    codec.fit(["X:1\nK:G\nGABc|\n"])
+    with pytest.raises(cr.UserError):  # the same through the codec, as a --prime
+        codec.encode(text)
+
+
+def test_a_tune_with_a_5000_digit_number_is_skipped_with_a_reason(tmp_path, capsys):
+    """Reading a corpus: the bad tune is skipped and named, its neighbours are kept (the
+    whole file used to be lost to a ValueError)."""
+    book = tmp_path / "book.abc"
+    book.write_text("X:1\nT:Good\nK:G\nGABc|\n\n"
+                    f"X:2\nT:Huge\nK:G\nA{HUGE}|\n\n"
+                    "X:3\nT:Also good\nK:D\nDEFG|\n")
+    tunes = AbcCodec().read_items(book)
+    assert [t.splitlines()[1] for t in tunes] == ["T:Good", "T:Also good"]
+    err = capsys.readouterr().err
+    assert "skipped 1 of 3" in err and "'Huge'" in err and "note length" in err
+    corpus = corpora.load([str(book)], AbcCodec())
+    assert len(corpus.items) == 2 and not corpus.skipped
+
+
+def test_the_abc_reader_refuses_what_is_not_a_regular_file(tmp_path):
+    import os
+
+    fifo = tmp_path / "endless.abc"
+    os.mkfifo(fifo)  # reading would block for ever
+    with pytest.raises(AbcError, match="not a regular file"):
+        AbcCodec().read(fifo)
+
+
+NEAR_ABC = st.one_of(  # pieces of tunes with numbers of any size where a number may go
+    st.sampled_from(["A", "^c", "_B,", "z", "|", "|:", ":|", "[", "]", "{", "}", ">", "<",
+                     "-", "(3", " ", "\n", "[1", "|2", "\\n", "c'", "x", "[K:D]", "[M:3/4]"]),
+    st.builds(lambda n, d: f"A{n}/{d}", st.integers(0, 10**6), st.integers(0, 10**6)),
+    st.builds(lambda n: f"B{n}", st.integers(0, 10**6)),
+    st.builds(lambda s: f"c{'/' * s}", st.integers(0, 40)),
+    st.builds(lambda p, q, r: f"({p}:{q}:{r}", st.integers(0, 12), st.integers(0, 10**4),
+              st.integers(0, 10**4)),
+    st.builds(lambda e: f"|{e}", st.integers(0, 10**8)),
+    st.builds(lambda n, d: f"\n[M:{n}/{d}]", st.integers(0, 10**5), st.integers(0, 10**5)),
+    st.builds(lambda d: f"\n[L:1/{d}]", st.integers(0, 10**5)),
+    st.builds(lambda digits: f"D{'7' * digits}", st.integers(4000, 6000)),
+)
+HEADERS = st.builds(lambda m, l, k: f"X:1\nM:{m}\nL:{l}\nK:{k}\n",
+                    st.sampled_from(["6/8", "4/4", "C|", "3/4", "2+3/8", "9" * 5000 + "/8",
+                                     "none", "7/3", "0/4"]),
+                    st.sampled_from(["1/8", "1/16", "1/4", "1/0", "1/" + "9" * 5000, "2/8"]),
+                    st.sampled_from(["G", "Ador", "F#m", "Bb", "HP", "none"]))
+
+
+@pytest.fixture(scope="module")
+def fitted_abc(oneill) -> list[AbcCodec]:
+    out = []
+    for options in ({}, {"transpose_to_c": True}, {"normalize_unit": False}):
+        codec = AbcCodec(**options)
+        codec.fit(oneill[:50])
+        out.append(codec)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(st.text(max_size=300),
+                      st.builds(lambda h, body: h + "".join(body), HEADERS,
+                                st.lists(NEAR_ABC, max_size=40))),
+       which=st.integers(0, 2), unknown=st.sampled_from(["error", "skip"]))
+def test_fuzzed_primes_give_bounded_valid_ids_or_a_user_error(fitted_abc, text, which,
+                                                               unknown):
+    codec = fitted_abc[which]
+    try:
+        ids = codec.encode(text, unknown=unknown)
+    except cr.UserError as e:
+        assert str(e) and "\n" not in str(e)
+        return
+    assert len(ids) <= 4 * len(text) + 10  # a few tokens per character at most
+    assert all(isinstance(i, int) and 0 <= i < codec.vocab_size for i in ids)
+
+
+# --- one unit note length (issue 15) ---------------------------------------------------------
+def test_normalize_unit_rewrites_lengths_in_eighths():
+    """L:1/16 lengths halve, L:1/4 lengths double; a chord's length is scaled once (its
+    written multiplier); grace notes are unmeasured and keep their marks; inline [L:] goes."""
+    tokens = tokenize_tune("X:1\nM:2/4\nL:1/16\nK:D\nA2B c/2d/2 [ce]4 [c2e2]2 (3def z4 {g}f2"
+                           " [L:1/4] A B2|\n")
+    assert to_unit(tokens) == [
+        "M:2/4", "L:1/8", "K:Dmaj", "A", "B", "/2", "c", "/4", "d", "/4", "[", "c", "e", "]",
+        "2", "[", "c", "2", "e", "2", "]", "(3", "d", "/2", "e", "/2", "f", "/2", "z", "2",
+        "{", "g", "}", "f", "A", "2", "B", "4", "|"]
+    assert to_unit(tokenize_tune("X:1\nL:1/8\nK:G\nGA2B|\n")) == ["M:4/4", "L:1/8", "K:Gmaj",
+                                                                  "G", "A", "2", "B", "|"]
+    with pytest.raises(AbcError, match="L:1/8"):  # 64 quarters are 128 eighths: too long
+        to_unit(tokenize_tune("X:1\nL:1/4\nK:G\nG64|\n"))
+
+
+def _irish_tunes() -> list[str]:
+    files = corpora.resolve_files(["folk:irish"])[0]
+    return [t for f in files for t in split_tunes(f.read_text(encoding="latin-1"))]
+
+
+def _shape(tokens: list[str]) -> list[tuple]:
+    """Each bar's length as a share of its meter and its notes; and every sounding pitch."""
+    return [(b.length / b.target if b.target else b.length, b.notes) for b in bars(tokens)], \
+        midi_pitches(tokens)
+
+
+def test_the_irish_corpus_has_one_unit_after_normalising():
+    """After transpose_to_c, hundreds of Irish tunes kept L:1/16, so one rhythm had two
+    spellings. Normalised: every tune is in L:1/8, no tune is lost, and every bar is as long
+    (against its meter) with the same notes and pitches; a sample is checked in music21."""
+    tunes = _irish_tunes()
+    before, after = AbcCodec(transpose_to_c=True, normalize_unit=False), \
+        AbcCodec(transpose_to_c=True)
+    units, kept, sixteenths, inline = Counter(), 0, [], 0
+    for tune in tunes:
+        try:
+            old = before.tokenize(tune)
+        except AbcError:
+            continue
+        new = after.tokenize(tune)  # no tune the old tokens had is refused
+        kept += 1
+        units.update(t.strip("[]") for t in new if t.strip("[]").startswith("L:"))
+        if "L:1/16" in old:
+            sixteenths.append((tune, old, new))
+        if any(t.startswith("[L:") for t in old):
+            # bars() adds lengths of one bar in its current L: across an inline change only
+            # music21 can compare
+            assert m21_notes(after.detokenize(new)) == m21_notes(before.detokenize(old))
+            inline += 1
+        elif _shape(old) != _shape(new):
+            # free meter (M:none) bars are measured in units of L: compare them in eighths
+            scale = Fraction(next(t for t in old if t.startswith("L:"))[2:]) / Fraction(1, 8)
+            assert [(x * scale, n) for x, n in _shape(old)[0]] == _shape(new)[0], tune[:80]
+    assert kept > 2500 and units == {"L:1/8": kept} and inline > 0
+    assert len(sixteenths) > 500  # the spellings that used to differ
+    for tune, old, new in sixteenths[::len(sixteenths) // 12][:12]:
+        assert m21_notes(after.detokenize(new)) == m21_notes(before.detokenize(old)), tune[:80]
+
+
+def test_old_runs_keep_their_unit_lengths():
+    """A codec.json written before the option existed reads back with it off, so an old
+    run's tokens stay what its model learned; new codecs have it on and say so."""
+    old = codecs.from_json({"name": "abc", "options": {"transpose_to_c": False,
+                                                       "augment_transpositions": 0,
+                                                       "keep_titles": False},
+                            "vocab": ["<pad>", "<s>", "</s>", "<unk>", "A", "L:1/16"]})
+    assert old.options["normalize_unit"] is False
+    assert "L:1/16" in old.tokenize("X:1\nL:1/16\nK:C\nA|\n")
+    new = AbcCodec()
+    new.fit(["X:1\nK:C\nA|\n"])
+    assert new.options["normalize_unit"] is True
+    assert new.to_json()["options"]["normalize_unit"] is True
+    assert "L:1/16" not in new.tokenize("X:1\nL:1/16\nK:C\nA|\n")

@@ -198,3 +198,117 @@ def test_train_cli_takes_codec_options(tmp_path, capsys):
     assert cfg["options"]["performers"] == 2 and cfg["options"]["predict"] == [1]
     assert main(["train", str(path), "--codec", "ensemble", "--codec-opt", "lead",
                  "--out", str(tmp_path / "x")]) == 2
+
+
+# --- bounded input (issue 20) ---------------------------------------------------------------
+def test_the_text_form_is_one_step_a_line():
+    """What ``render`` prints (and a --call, --input or prime is typed as): one step a line,
+    one value per performer; it encodes as the same performance."""
+    codec = codecs.get("ensemble")
+    perf = [[1, 2, 3, 4], [5, 6, 7, 8], [0, 0, 0, 8]]
+    text = codec.render([perf])
+    assert text == "1 2 3 4\n5 6 7 8\n0 0 0 8"
+    assert codec.encode(text) == codec.encode([perf])
+    assert codec.encode("1,2,3,4\n\n 5 6 7 8 \n0 0 0 8\n") == codec.encode([perf])
+
+
+@pytest.mark.parametrize("text, match", [
+    ("1 2 3", "3 values; this ensemble has 4"),
+    ("1 2 x 4", "'x'"),
+    ("1 2 3 " + "9" * 5000, "value"),
+    ("1 2 3 -1", "value"),
+    ("1 2 3 9", "value 9"),
+    ("0 0 0 0\n" * (200_001), "steps"),
+])
+def test_bad_text_is_a_one_line_error(text, match):
+    with pytest.raises(EnsembleError, match=match) as e:
+        codecs.get("ensemble").encode(text)
+    assert "\n" not in str(e.value) and len(str(e.value)) < 200
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"performers": 10**9}, "performers"),
+    ({"performers": 0}, "performers"),
+    ({"performers": "4"}, "performers"),
+    ({"classes": 10**9}, "classes"),
+    ({"classes": 1.5}, "classes"),
+    ({"lead": "abc"}, "lead"),
+    ({"lead": [10**30]}, "lead"),
+    ({"predict": [1, "x"]}, "predict"),
+    ({"performers": 9, "augment": True}, "arrangements"),
+    ({"augment": "sometimes"}, "augment"),
+    ({"where": "type=x"}, "where"),
+])
+def test_codec_options_are_bounded_before_any_work(options, match):
+    """--codec-opt values: a one-line UserError, before a list of 10**9 performers is built."""
+    with pytest.raises(cr.UserError, match=match) as e:
+        codecs.get("ensemble", **options)
+    assert "\n" not in str(e.value)
+
+
+def test_live_values_are_bounded():
+    codec = codecs.get("ensemble")
+    with pytest.raises(EnsembleError, match="integers") as e:
+        codec.live_input(["9" * 5000], None)
+    assert len(str(e.value)) < 200
+
+
+NEAR_TEXT = st.lists(st.lists(st.one_of(st.integers(-2, 12).map(str),
+                                        st.sampled_from(["x", "", "1.5", "٣", "9" * 5000])),
+                              min_size=0, max_size=6).map(" ".join), max_size=30).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=200), NEAR_TEXT), performers=st.integers(2, 4))
+def test_fuzzed_primes_give_bounded_valid_ids_or_a_user_error(text, performers):
+    codec = codecs.get("ensemble", performers=performers)
+    try:
+        ids = codec.encode(text)
+    except cr.UserError as e:
+        assert str(e) and "\n" not in str(e)
+        return
+    assert len(ids) <= text.count("\n") + 2  # one id a step and a closing one
+    assert all(isinstance(i, int) and 4 <= i < codec.vocab_size for i in ids)
+
+
+# --- every performer as the lead (issue 15) -------------------------------------------------
+def arrangements(codec, perf):
+    """The performances the codec trains on for one performance, in its seat order."""
+    ids = codec.encode([perf])
+    n = len(perf) + 1  # one id a step and a closing one
+    return [codec.decode_performance(ids[i: i + n]) for i in range(0, len(ids), n)]
+
+
+def test_augment_all_rotates_the_lead_as_the_gesture_rnn_notebook_does():
+    """augment="all": each performer in turn is the lead, with every order of the others
+    (the course's notebook: for each lead j, permutations(the other three)) = 4! = 24."""
+    perf = [[1, 2, 3, 4], [5, 6, 7, 8], [0, 2, 4, 6]]
+    columns = [tuple(s[i] for s in perf) for i in range(4)]  # each performer's part
+    codec = codecs.get("ensemble", augment="all")
+    seen = arrangements(codec, perf)
+    assert len(seen) == 24 and len({json.dumps(p) for p in seen}) == 24
+    leads = [tuple(s[0] for s in p) for p in seen]
+    assert sorted(leads) == sorted(columns * 6)  # every performer leads, 6 times each
+    for p in seen:  # each arrangement is the same four parts in another seating
+        assert sorted(tuple(s[i] for s in p) for i in range(4)) == sorted(columns)
+    # packing and targets are those of the plain codec: the lead is the least significant
+    # digit, the target of a step is the predicted performers' values
+    plain = codecs.get("ensemble")
+    assert (codec.vocab_size, codec.output_size) == (plain.vocab_size, plain.output_size)
+    assert (codec.target_table() == plain.target_table()).all()
+    assert codec.encode([perf])[: len(perf) + 1] == plain.encode([perf])
+    assert len(arrangements(codecs.get("ensemble", augment=True), perf)) == 6  # as before
+    again = codecs.from_json(json.loads(json.dumps(codec.to_json())))
+    assert again.options["augment"] == "all" and again.encode([perf]) == codec.encode([perf])
+
+
+def test_augment_all_counts_on_the_course_quartets():
+    path = shared_file(GESTURES)
+    codec = codecs.get("ensemble", augment="all", where={"performers": 4})
+    quartets = codec.read(path)
+    assert len(quartets) == 61
+    steps = sum(len(p) for p in quartets)
+    ids = codec.encode(quartets)
+    assert len(ids) == 24 * (steps + len(quartets))  # 24 arrangements of every quartet
+    duo = codecs.get("ensemble", performers=2, augment="all")
+    assert len(arrangements(duo, [[1, 2], [3, 4]])) == 2  # a duo: each player leads once

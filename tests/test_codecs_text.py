@@ -90,3 +90,26 @@ def test_huge_character_vocabulary_is_refused_with_a_hint():
 def test_unknown_codec_name():
     with pytest.raises(UserError, match="unknown codec 'nope'"):
         codecs.get("nope")
+
+
+# --- bounded input (issue 20) ---------------------------------------------------------------
+def test_a_text_file_that_is_not_regular_is_refused_unread():
+    """/dev/zero as --prime-file (or any device or pipe) would be read for ever."""
+    for name in ("char", "word"):
+        with pytest.raises(CorpusError, match="not a regular file"):
+            codecs.get(name).read("/dev/zero")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=300), name=st.sampled_from(["char", "word"]),
+       unknown=st.sampled_from(["error", "skip", "unk"]))
+def test_fuzzed_primes_give_bounded_valid_ids_or_a_user_error(text, name, unknown):
+    codec = codecs.get(name)
+    codec.fit(["The quick brown fox jumps over the lazy dog. 0123456789\n"])
+    try:
+        ids = codec.encode(text, unknown=unknown)
+    except UserError as e:
+        assert str(e) and "\n" not in str(e)
+        return
+    assert len(ids) <= len(text)  # at most one token per character
+    assert all(isinstance(i, int) and 0 <= i < codec.vocab_size for i in ids)

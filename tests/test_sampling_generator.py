@@ -1,11 +1,14 @@
 """Sampling (sampling/generator.py): seeds, documents that end by themselves, one step per
 token. The logits processors' own tests are in test_core_logits.py."""
 
+import math
+
 import pytest
 import torch
 
 import creative_rnn as cr
 from creative_rnn.errors import SamplingError
+from creative_rnn.sampling.generator import MAX_PRIME_BYTES, MAX_PRIME_CHARS, MAX_PRIME_TOKENS
 
 
 def test_same_seed_same_samples(tiny_text_run):
@@ -90,3 +93,46 @@ def test_unknown_prime_characters(tiny_text_run):
     with pytest.raises(SamplingError, match="'§'"):
         gen.generate(prime="The §", length=5)
     assert gen.generate(prime="The §", length=5, unknown="skip", seed=1)[0].startswith("The ")
+
+
+@pytest.mark.parametrize("engine", ["torch", "fast"])
+@pytest.mark.parametrize("options, match", [
+    ({"temperature": math.nan}, "temperature"),
+    ({"temperature": math.inf}, "temperature"),
+    ({"top_p": math.nan}, "top_p"),
+    ({"num": 100_000_000}, "num"),
+    ({"length": 10**9}, "length"),
+])
+def test_non_finite_or_huge_options_are_refused_before_any_work(tiny_text_run, engine, options,
+                                                               match):
+    """A NaN temperature used to give empty samples; a huge num to run out of memory."""
+    gen = cr.load(tiny_text_run, engine=engine)
+    with pytest.raises(SamplingError, match=match):
+        gen.generate(prime="The", **{"length": 5, **options})
+    with pytest.raises(SamplingError, match=match):
+        gen.generate_ids(prime="The", **{"length": 5, "num": 1, **options})
+
+
+def test_a_prime_is_bounded_before_it_is_encoded(tiny_text_run):
+    gen = cr.load(tiny_text_run)
+    with pytest.raises(SamplingError, match=f"{MAX_PRIME_CHARS:,}"):
+        gen.generate(prime="a" * (MAX_PRIME_CHARS + 1), length=1)
+    with pytest.raises(SamplingError, match=f"{MAX_PRIME_TOKENS:,}"):
+        gen.generate(prime=["a"] * (MAX_PRIME_TOKENS + 1), length=1)
+
+
+def test_read_prime_reads_a_bounded_amount(tiny_text_run, tmp_path):
+    """--prime-file /dev/zero (endless) or a huge file is refused without reading it."""
+    gen = cr.load(tiny_text_run)
+    with pytest.raises(SamplingError, match="not a regular file"):
+        gen.read_prime("/dev/zero")
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(MAX_PRIME_BYTES + 1)  # sparse: no bytes written
+    with pytest.raises(SamplingError, match="big.txt"):
+        gen.read_prime(big)
+    with pytest.raises(SamplingError, match="does not exist"):
+        gen.read_prime(tmp_path / "none.txt")
+    ok = tmp_path / "ok.txt"
+    ok.write_text("The ")
+    assert gen.read_prime(ok) == "The "

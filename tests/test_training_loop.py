@@ -14,7 +14,14 @@ from support import cli_killed_at_checkpoint
 
 import creative_rnn as cr
 from creative_rnn.core import tensors as ckpt
-from creative_rnn.errors import CheckpointError, ConfigError, CorpusError, UserError
+from creative_rnn.errors import (
+    CheckpointError,
+    ConfigError,
+    CorpusError,
+    TrainingDiverged,
+    UserError,
+)
+from creative_rnn.training.loop import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(preset="tiny", hidden_size=32, num_layers=2, dropout=0.1, batch_size=8, seq_len=32,
@@ -231,3 +238,76 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again(tmp_path, startr
     result = cr.train(corpus=[str(startrek)], out=out, preset="tiny", max_steps=2,
                       progress_bar=False)
     assert result.step == 2 and (out / "optimizer.safetensors").is_file()
+
+
+# --- divergence (issue 20) -------------------------------------------------------------------
+def finite_tensors(path: Path) -> bool:
+    tensors = ckpt.load_tensors(path)[0]
+    return all(torch.isfinite(v).all() for v in tensors.values() if v.is_floating_point())
+
+
+def test_a_diverged_run_stops_with_one_clear_line_and_writes_no_bad_weights(tmp_path, startrek):
+    """lr=1e30 used to "finish" and leave weights that sample nothing."""
+    out = tmp_path / "r"
+    with pytest.raises(TrainingDiverged, match=r"diverged at step \d+ \(loss") as e:
+        cr.train(corpus=[str(startrek)], out=out, max_steps=50,
+                 **{**SMALL, "lr": 1e30, "warmup_steps": 0})
+    message = str(e.value)
+    assert "\n" not in message and "lower lr (now 1e+30)" in message and str(out) in message
+    assert isinstance(e.value, UserError)
+    saved = list(out.rglob("*.safetensors"))
+    assert all(finite_tensors(p) for p in saved), saved
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path, startrek, monkeypatch):
+    """Weights turned NaN after the step-10 checkpoint: the run stops at the next step's
+    loss, says which checkpoint is kept, and that checkpoint (and best/) stay as they were."""
+    real_step = Trainer._step
+
+    def step(self):
+        out = real_step(self)
+        if self.step == 12:  # the 13th step: its own loss was finite, the weights are not
+            with torch.no_grad():
+                next(self.model.parameters()).fill_(float("nan"))
+        return out
+
+    monkeypatch.setattr(Trainer, "_step", step)
+    run = tmp_path / "r"
+    with pytest.raises(TrainingDiverged, match=r"at step 14 \(loss nan\).*checkpoint \(step "
+                                               r"10\) is kept"):
+        cr.train(corpus=[str(startrek)], out=run, max_steps=30, **SMALL)
+    assert json.loads((run / "state.json").read_text())["step"] == 10
+    assert ckpt.load_tensors(run / "model.safetensors")[1]["step"] == 10
+    assert finite_tensors(run / "model.safetensors") and finite_tensors(run / "best" /
+                                                                        "model.safetensors")
+    monkeypatch.undo()
+    assert cr.train(resume=run, max_steps=12, progress_bar=False).step == 12  # still resumes
+
+
+def test_non_finite_weights_are_never_saved(tmp_path, startrek, monkeypatch):
+    """Weights that turn NaN on the very step of a checkpoint (its loss still finite) are
+    not written: the step-10 checkpoint stays the one on disk."""
+    real_step = Trainer._step
+
+    def step(self):
+        out = real_step(self)
+        if self.step == 19:  # the 20th step, which ends with a checkpoint and an evaluation
+            with torch.no_grad():
+                next(self.model.parameters()).fill_(float("inf"))
+        return out
+
+    monkeypatch.setattr(Trainer, "_step", step)
+    run = tmp_path / "r"
+    with pytest.raises(TrainingDiverged, match="at step 20"):
+        cr.train(corpus=[str(startrek)], out=run, max_steps=30, **SMALL)
+    assert ckpt.load_tensors(run / "model.safetensors")[1]["step"] == 10
+    assert finite_tensors(run / "model.safetensors")
+    assert finite_tensors(run / "best" / "model.safetensors")
+
+
+def test_grad_clip_zero_turns_clipping_off(tmp_path, startrek):
+    """0 used to clip every gradient to nothing, so nothing was learned."""
+    run = tmp_path / "r"
+    cr.train(corpus=[str(startrek)], out=run, max_steps=30, grad_clip=0.0, **SMALL)
+    train_losses = [t for _, t, _, _ in losses(run) if t is not None]
+    assert train_losses[-1] < train_losses[0] - 0.3, train_losses

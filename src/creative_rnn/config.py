@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -17,6 +18,50 @@ from typing import Any
 from .errors import ConfigError, SamplingError
 
 CELLS = ("rnn", "gru", "lstm")
+
+# Upper bounds of the numbers a config may hold. Far beyond any sensible run; they are here so
+# that a typo (hidden_size=10**9, lr=1e30) is one clear line and not an out-of-memory crash or
+# a run that diverges, and so that NaN and infinity never enter (NaN compares false with every
+# bound, so a plain "x < 0" check lets it through).
+MAX_LAYERS, MAX_WIDTH = 64, 65_536  # num_layers; hidden_size and embedding_size
+MAX_BIAS = 100.0  # forget_bias: sigmoid(100) is already exactly 1 in float32
+MAX_TOKENS_PER_ROW = 10_000_000  # batch_size, seq_len, doc_max_len, phrase_len
+MAX_COUNT = 10**12  # step counts and intervals (train() uses 10**9 for "no step limit")
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit seed
+MAX_MINUTES = 60 * 24 * 365.0  # a year
+MAX_TOP_K = 10**9
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _not_int(x: Any) -> bool:
+    return isinstance(x, bool) or not isinstance(x, int)
+
+
+def _whole(cfg: Any, name: str, low: int, high: int) -> None:
+    """Refuse a count outside [low, high], naming the key."""
+    v = getattr(cfg, name)
+    if _not_int(v) or v < low:
+        raise ConfigError(f"{name} must be at least {low}, got {v!r}")
+    if v > high:
+        raise ConfigError(f"{name} must be at most {high:,}, got {v:,}")
+
+
+def _real(cfg: Any, name: str, low: float, high: float, low_open: bool = False,
+          high_open: bool = False, note: str = "") -> None:
+    """Refuse NaN, infinity and a value outside the interval, naming the key and the range."""
+    v = getattr(cfg, name)
+    ok = _finite(v) and (low < v if low_open else low <= v) and (v < high if high_open
+                                                                  else v <= high)
+    if ok:
+        return
+    if math.isinf(high):
+        raise ConfigError(f"{name} must be a finite number {'>' if low_open else '>='} "
+                          f"{low:g}{note}, got {v!r}")
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    raise ConfigError(f"{name} must be in {interval}{note}, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -36,12 +81,12 @@ class ModelConfig:
     def validate(self) -> None:
         if self.cell not in CELLS:
             raise ConfigError(f"cell={self.cell!r} is not one of {', '.join(CELLS)}")
-        for name in ("num_layers", "hidden_size", "embedding_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        _whole(self, "num_layers", 1, MAX_LAYERS)
+        _whole(self, "hidden_size", 1, MAX_WIDTH)
+        _whole(self, "embedding_size", 1, MAX_WIDTH)
         for name in ("dropout", "weight_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+            _real(self, name, 0.0, 1.0, high_open=True)
+        _real(self, "forget_bias", -MAX_BIAS, MAX_BIAS)
 
 
 @dataclass(frozen=True)
@@ -52,7 +97,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.05  # cosine decays to lr * this, not to zero
     warmup_steps: int = 100
     weight_decay: float = 0.01
-    grad_clip: float = 1.0  # max global gradient norm; RNN gradients can explode
+    grad_clip: float = 1.0  # max global gradient norm; RNN gradients can explode; 0 = off
     ema: float = 0.0  # weight averaging: decay of the parameters' moving average per step,
     # e.g. 0.99; evaluation, best/ and readers get the average (averaging.py); 0 = off
     max_steps: int = 2000  # optimizer steps counted from the start of the run
@@ -70,23 +115,34 @@ class TrainConfig:
     precision: str = "auto"  # auto: bf16 on CUDA and on CPUs with native bf16 | fp32 | bf16
 
     def validate(self) -> None:
-        positive = ("batch_size", "seq_len", "max_steps", "eval_every", "checkpoint_every",
-                    "log_every", "doc_max_len", "eval_max_tokens")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ConfigError(f"lr must be positive, got {self.lr}")
-        if not 0.0 < self.val_fraction < 0.5:
-            raise ConfigError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
-        if not 0.0 <= self.ema < 1.0:
-            raise ConfigError(f"ema must be in [0, 1) (0 = off, e.g. 0.99), got {self.ema}")
-        if self.max_minutes < 0 or self.patience < 0 or self.warmup_steps < 0:
-            raise ConfigError("max_minutes, patience and warmup_steps cannot be negative")
+        for name in ("batch_size", "seq_len", "doc_max_len"):
+            _whole(self, name, 1, MAX_TOKENS_PER_ROW)
+        for name in ("max_steps", "eval_every", "checkpoint_every", "log_every",
+                     "eval_max_tokens"):
+            _whole(self, name, 1, MAX_COUNT)
+        for name in ("warmup_steps", "patience"):
+            _whole(self, name, 0, MAX_COUNT)
+        _whole(self, "seed", 0, MAX_SEED)
+        # no upper bound on lr: a run that diverges is stopped by the trainer, and says so
+        _real(self, "lr", 0.0, math.inf, low_open=True)
+        _real(self, "min_lr_ratio", 0.0, 1.0)
+        _real(self, "weight_decay", 0.0, math.inf)
+        _real(self, "grad_clip", 0.0, math.inf, note=" (0 = no clipping)")
+        _real(self, "ema", 0.0, 1.0, high_open=True, note=" (0 = off, e.g. 0.99)")
+        _real(self, "max_minutes", 0.0, MAX_MINUTES, note=" (0 = no time limit)")
+        _real(self, "val_fraction", 0.0, 0.5, low_open=True, high_open=True)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device={self.device!r} is not one of auto, cpu, cuda")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ConfigError(f"precision={self.precision!r} is not one of auto, fp32, bf16")
+
+
+# What one sampling request may ask for: a request is answered in memory (every id of every
+# sample), so num x length is capped too; more is several requests
+MAX_LENGTH, MAX_NUM, MAX_TOKENS = 100_000, 1_000, 2_000_000
+# below 0.01 the scaled logits overflow float32 to inf (and the draw to NaN); above 100 every
+# token is equally likely; --greedy is the limit of a small temperature
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
 
 
 @dataclass(frozen=True)
@@ -100,18 +156,34 @@ class SampleConfig:
     seed: int | None = None
 
     def validate(self) -> None:
-        if self.length < 0:
-            raise SamplingError(f"length must be 0 or more, got {self.length}")
-        if self.num < 1:
-            raise SamplingError(f"num must be at least 1, got {self.num}")
-        if not self.greedy and self.temperature <= 0:
-            raise SamplingError(
-                f"temperature must be > 0 (got {self.temperature}); use --greedy for argmax"
-            )
-        if self.top_k < 0:
-            raise SamplingError(f"top_k must be 0 (off) or positive, got {self.top_k}")
-        if not 0.0 < self.top_p <= 1.0:
-            raise SamplingError(f"top_p must be in (0, 1], got {self.top_p}")
+        if _not_int(self.length) or self.length < 0:
+            raise SamplingError(f"length must be 0 or more, got {self.length!r}")
+        if self.length > MAX_LENGTH:
+            raise SamplingError(f"length={self.length:,} is more than {MAX_LENGTH:,} new "
+                                "tokens a sample; ask for fewer")
+        if _not_int(self.num) or self.num < 1:
+            raise SamplingError(f"num must be at least 1, got {self.num!r}")
+        if self.num > MAX_NUM:
+            raise SamplingError(f"num={self.num:,} is more than {MAX_NUM:,} samples at once; "
+                                "ask for fewer (or sample several times)")
+        if self.num * self.length > MAX_TOKENS:
+            raise SamplingError(f"num x length = {self.num * self.length:,} tokens is more than "
+                                f"{MAX_TOKENS:,} in one request; lower num or length")
+        t = self.temperature
+        if not _finite(t) or (not self.greedy and t <= 0):
+            raise SamplingError(f"temperature must be > 0 and finite (got {t!r}); "
+                                "use --greedy for argmax")
+        if not self.greedy and not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE:
+            raise SamplingError(f"temperature must be in [{MIN_TEMPERATURE:g}, "
+                                f"{MAX_TEMPERATURE:g}] (got {t!r}); use --greedy for argmax")
+        if _not_int(self.top_k) or not 0 <= self.top_k <= MAX_TOP_K:
+            raise SamplingError(f"top_k must be 0 (off) or a count up to {MAX_TOP_K:,}, "
+                                f"got {self.top_k!r}")
+        if not _finite(self.top_p) or not 0.0 < self.top_p <= 1.0:
+            raise SamplingError(f"top_p must be in (0, 1] (1 = off), got {self.top_p!r}")
+        if self.seed is not None and (_not_int(self.seed) or not 0 <= self.seed <= MAX_SEED):
+            raise SamplingError(f"seed must be a whole number in 0..{MAX_SEED}, "
+                                f"got {self.seed!r}")
 
 
 TASKS = ("lm", "classify", "seq2seq")
@@ -126,8 +198,7 @@ class TaskOptions:
     #                      sixteenths); 0 = consecutive items are call and response
 
     def validate(self) -> None:
-        if self.phrase_len < 0:
-            raise ConfigError(f"phrase_len must be 0 or more, got {self.phrase_len}")
+        _whole(self, "phrase_len", 0, MAX_TOKENS_PER_ROW)
 
 
 def split_task_options(task: str, overrides: dict[str, Any]) -> tuple[dict[str, Any],
@@ -232,8 +303,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         else:
             data = json.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"config file {p} is not valid {p.suffix or 'JSON'}: {e}") from None
+    except ValueError as e:  # bad syntax, bad UTF-8, or an integer beyond int()'s digit limit
+        raise ConfigError(f"config file {p} is not valid {p.suffix or 'JSON'}: "
+                          f"{str(e).splitlines()[0]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {p} must hold a table of keys")
     flat: dict[str, Any] = {}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 from . import codecs, rundir
 from .core.files import atomic_write_text
 from .sampling.generator import load
+from .training import verdict
 from .training.run import train
 
 
@@ -27,13 +29,17 @@ def demo(out: str | Path = "creative-rnn-demo", minutes: float = 3.0, num: int =
     else:
         print(f"training a small LSTM on the built-in Irish folk tunes (ABC tokens) for "
               f"{minutes:g} minute(s) ...")
-        train(corpus="folk:irish", out=run, codec=codecs.get("abc", transpose_to_c=True),
+        result = train(corpus="folk:irish", out=run, codec=codecs.get("abc", transpose_to_c=True),
               preset="small", hidden_size=256, dropout=0.2,  # measured on folk tunes
               weight_drop=0.0, lr=3e-3, ema=0.0,  # (the 2x256 recipe of before the
               # text preset changed)
               documents=True, max_minutes=minutes, seed=seed,
               progress_bar=progress_bar, eval_every=100, checkpoint_every=200,
               doc_max_len=512)
+        if result.learned is False:  # a busy machine: too few steps in the time given
+            print(f"warning: {verdict.not_learned(result)}\n  give it more time: "
+                  f"creative-rnn train --resume {run} --max-minutes 10, then creative-rnn demo "
+                  f"--out {out} again (and close other busy programs)", file=sys.stderr)
     gen = load(run)
     tunes = gen.generate(length=600, num=num, temperature=0.8, seed=seed,
                          constraints={"complete_bars": True})

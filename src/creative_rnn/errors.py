@@ -17,6 +17,10 @@ class CheckpointError(UserError):
     """A missing, truncated, tampered or foreign run directory."""
 
 
+class TrainingDiverged(UserError):
+    """The loss (or the weights) became NaN or infinite; the last good checkpoint is kept."""
+
+
 class WriteError(UserError):
     """A file that could not be written (disk full, no permission); what was there is kept."""
 

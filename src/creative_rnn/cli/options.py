@@ -1,11 +1,54 @@
-"""What several command groups share: codec options, named-corpus options, number format."""
+"""What several command groups share: codec options, named-corpus options, number format,
+and argparse types for numbers.
+
+The number types refuse NaN, infinity and values out of range where they enter, so argparse
+exits with code 2 and one line naming the option (``argument --max-minutes: ...``) instead
+of a run that never stops or a traceback later.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+import re
+from collections.abc import Callable
 from typing import Any
 
+from ..config import MAX_COUNT, MAX_SEED
 from ..errors import UserError
+
+
+def real(low: float = -math.inf, high: float = math.inf, low_open: bool = False,
+         what: str = "") -> Callable[[str], float]:
+    """An argparse type: a finite float in the range (``low`` excluded if ``low_open``)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not (math.isfinite(v) and (v > low if low_open else v >= low) and v <= high):
+            bound = f"{'>' if low_open else '>='} {low:g}" + (
+                f" and <= {high:g}" if math.isfinite(high) else "")
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number {bound}"
+                                             f"{what}")
+        return v
+    return parse
+
+
+def whole(low: int = 0, high: int = MAX_COUNT, what: str = "") -> Callable[[str], int]:
+    """An argparse type: an integer in [low, high]; digits beyond int()'s limit are refused."""
+    def parse(text: str) -> int:
+        # a short decimal is checked before int(), which refuses more than 4300 digits
+        v = int(text) if re.fullmatch(r"\s*[+-]?[0-9]{1,30}\s*", text) else None
+        if v is None or not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"{text[:30]!r}{'...' if len(text) > 30 else ''}"
+                                             f" is not a whole number in {low}..{high:,}{what}")
+        return v
+    return parse
+
+
+SEED = whole(0, MAX_SEED)
 
 
 def parse_codec_options(pairs: list[str]) -> dict[str, Any]:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+
 from .. import codecs, corpora
 from ..codecs.vocab import NUM_SPECIAL
-from ..config import parse_set
+from ..config import MAX_MINUTES, parse_set
 from ..demo import demo
 from ..errors import UserError
 from ..training import train
 from ..training.distributed import is_main
-from .options import named_options, parse_codec_options
+from .options import SEED, named_options, parse_codec_options, real, whole
 
 
 def add_commands(sub) -> dict:
     d = sub.add_parser("demo", help="train on built-in folk tunes for a few minutes, write tunes")
     d.add_argument("--out", default="creative-rnn-demo")
-    d.add_argument("--minutes", type=float, default=3.0)
-    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--minutes", type=real(0, MAX_MINUTES, low_open=True), default=3.0)
+    d.add_argument("--seed", type=SEED, default=1)
 
     c = sub.add_parser("corpus", help="size, vocabulary and a sample of a corpus")
     c.add_argument("source", nargs="+", metavar="NAME|PATH")
@@ -39,17 +41,18 @@ def add_commands(sub) -> dict:
     t.add_argument("--preset", choices=["tiny", "small", "medium", "large"])
     t.add_argument("--config", metavar="FILE", help="TOML or JSON file of config keys")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    t.add_argument("--max-steps", type=int)
-    t.add_argument("--max-minutes", type=float)
-    t.add_argument("--seed", type=int)
+    t.add_argument("--max-steps", type=whole(1))
+    t.add_argument("--max-minutes", type=real(0, MAX_MINUTES, what=" (0 = no time limit)"))
+    t.add_argument("--seed", type=SEED)
     t.add_argument("--device", choices=["cpu", "cuda", "auto"])
     t.add_argument("--task", default="lm", choices=["lm", "classify", "seq2seq"],
                    help="lm: next token; classify: labels/tags (JSONL); seq2seq: call -> response")
     t.add_argument("--codec-opt", action="append", default=[], metavar="KEY=VALUE",
                    help="codec option, value as JSON (ensemble: performers=2, lead=[0], "
-                        "augment=true)")
+                        "augment=true, or augment=all for every performer as the lead; "
+                        "abc: transpose_to_c=true, normalize_unit=false)")
     t.add_argument("--encoding", default="utf-8", help="text encoding of the corpus files")
-    t.add_argument("--max-vocab", type=int, help="largest vocabulary the codec accepts")
+    t.add_argument("--max-vocab", type=whole(1), help="largest vocabulary the codec accepts")
     t.add_argument("--shakespeare-file", help="local copy of tiny-shakespeare")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     return {"demo": cmd_demo, "corpus": cmd_corpus, "train": cmd_train}
@@ -111,3 +114,5 @@ def cmd_train(args) -> None:
     use = {"seq2seq": "respond", "classify": "classify"}.get(getattr(args, "task", "lm"),
                                                               "sample")
     print(f"run directory: {result.path}   {use}: creative-rnn {use} {result.path}")
+    if result.warning:  # not clearly below the unigram baseline (training/verdict.py)
+        print(f"warning: {result.warning}", file=sys.stderr)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -37,6 +38,11 @@ from .base import Codec
 from .vocab import NUM_SPECIAL, Vocabulary
 
 IGNORE = -100  # matches data.IGNORE: a target cross-entropy skips
+# Bounds on what a user types (--codec-opt, a prime or a call in the text form), checked
+# before any work: the course's ensembles are 1-9 performers of 9 gesture classes
+MAX_PERFORMERS, MAX_CLASSES = 16, 1024
+MAX_ARRANGEMENTS = 720  # copies of each performance augmentation may make (6! seatings)
+MAX_TEXT_STEPS = 100_000  # steps in one text-form performance
 
 Performance = list[list[int]]
 
@@ -65,6 +71,25 @@ def unpack(code: int, n: int, k: int) -> list[int]:
         code, g = divmod(code, k)
         out.append(g)
     return out
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _shown(x: Any) -> str:
+    """A value for a message, shortened so that the message stays one short line."""
+    text = repr(x)
+    return text if len(text) <= 40 else text[:36] + "..."
+
+
+def _indices(name: str, values: Any, performers: int) -> list[int]:
+    """``lead``/``predict``: a list of performer indices (their range is checked later)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or \
+            len(values) > performers or not all(_is_int(i) for i in values):
+        raise EnsembleError(f"{name} must be a list of performer indices such as [0], got "
+                            f"{_shown(values)}")
+    return [int(i) for i in values]
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -120,19 +145,29 @@ def read_performances(path: str | Path, performers: int, where: dict[str, Any] |
 class EnsembleCodec(Codec):
     """``performers`` values of ``classes`` each per step; ``lead`` performers are given,
     ``predict`` performers (default: all others) are predicted from the lead and their
-    own previous values. ``augment`` adds every permutation of the predicted performers."""
+    own previous values. ``augment``: ``true`` adds every permutation of the predicted
+    performers (3! = 6 arrangements of a quartet); ``"all"`` every seating of all of them, so
+    that each performer is the lead in turn, as the course's gesture-RNN notebook trains
+    (4! = 24 arrangements of a quartet, each performer the lead in 6)."""
 
     name = "ensemble"
     file_suffix = ".jsonl"
 
     def __init__(self, performers: int = 4, classes: int = 9, lead: Sequence[int] = (0,),
-                 predict: Sequence[int] | None = None, augment: bool = False,
+                 predict: Sequence[int] | None = None, augment: bool | str = False,
                  where: dict[str, Any] | None = None):
-        lead = [int(i) for i in lead]
+        if not _is_int(performers) or not 1 <= performers <= MAX_PERFORMERS:
+            raise EnsembleError(f"performers must be a whole number in 1..{MAX_PERFORMERS}, "
+                                f"got {_shown(performers)}")
+        if not _is_int(classes) or not 2 <= classes <= MAX_CLASSES:
+            raise EnsembleError(f"classes must be a whole number in 2..{MAX_CLASSES}, "
+                                f"got {_shown(classes)}")
+        lead = _indices("lead", lead, performers)
         predict = [i for i in range(performers) if i not in lead] if predict is None \
-            else [int(i) for i in predict]
-        if performers < 1 or classes < 2:
-            raise EnsembleError("an ensemble needs performers >= 1 and classes >= 2")
+            else _indices("predict", predict, performers)
+        if where is not None and not isinstance(where, dict):
+            raise EnsembleError(f'where must be a table of metadata values, e.g. '
+                                f'where={{"type": "improvisation"}}, got {_shown(where)}')
         if not lead or not predict or set(lead) & set(predict) or \
                 len(set(lead + predict)) != len(lead + predict) or \
                 not all(0 <= i < performers for i in lead + predict):
@@ -140,9 +175,19 @@ class EnsembleCodec(Codec):
                                 f"sets of performer indices in 0..{performers - 1}")
         if classes ** (len(lead) + len(predict)) > 2**31 - NUM_SPECIAL:
             raise EnsembleError("too many input classes: use fewer performers or classes")
+        if augment not in (False, True, "all"):
+            raise EnsembleError(f'augment must be true, false or "all" (the lead too), got '
+                                f"{_shown(augment)}")
+        augment = augment if augment == "all" else bool(augment)  # old runs: true/false
         super().__init__(performers=performers, classes=classes, lead=lead, predict=predict,
-                         augment=bool(augment), where=where)
+                         augment=augment, where=where)
         self.k, self.lead, self.predict = classes, lead, predict
+        seated = len(lead) + len(predict) if augment == "all" else len(predict)
+        arrangements = math.factorial(seated) if augment else 1  # counted, not made
+        if arrangements > MAX_ARRANGEMENTS:
+            raise EnsembleError(f"augment would make {arrangements:,} arrangements of every "
+                                f"performance (at most {MAX_ARRANGEMENTS}); predict fewer "
+                                "performers or turn augment off")
         self.n_in, self.n_out = len(lead) + len(predict), len(predict)
         self.vocab = Vocabulary([])  # the specials only: the symbols are computed, not listed
 
@@ -196,18 +241,45 @@ class EnsembleCodec(Codec):
         return [d[:nl] + nxt[nl:] for d, nxt in zip(digits, digits[1:])]
 
     def _variants(self, perf: Performance) -> list[Performance]:
-        if not self.options["augment"]:
+        """The performance in every seating augmentation trains on (itself alone if none).
+
+        The players are interchangeable: any seating is a real ensemble, so each is another
+        training performance. ``true`` reseats the predicted performers, ``"all"`` the lead
+        too; seat order and packing stay those of the codec, so the targets do not change."""
+        augment = self.options["augment"]
+        if not augment:
             return [perf]
+        seats = self.lead + self.predict if augment == "all" else self.predict
         out = []
-        for order in itertools.permutations(self.predict):
-            # the predicted performers are interchangeable players: any seating is a real
-            # ensemble, so each permutation is another training performance
-            mapping = dict(zip(self.predict, order))
+        for order in itertools.permutations(seats):
+            mapping = dict(zip(seats, order))  # seat -> the performer who takes it
             out.append([[s[mapping.get(i, i)] for i in range(len(s))] for s in perf])
         return out
 
-    def encode(self, item: Sequence[Performance], unknown: str = "error") -> list[int]:
-        """All performances (and their augmented copies) one after another."""
+    def parse(self, text: str) -> list[Performance]:
+        """The text form (what ``render`` prints, and how a prime, a --call or an --input is
+        typed): one step a line, one value per performer, separated by spaces or commas."""
+        lines = [line for line in text.replace("\\n", "\n").splitlines() if line.strip()]
+        if len(lines) > MAX_TEXT_STEPS:
+            raise EnsembleError(f"{len(lines):,} steps is more than {MAX_TEXT_STEPS:,} in one "
+                                "performance; give fewer")
+        digits = len(str(self.k - 1))
+        perf = []
+        for n, line in enumerate(lines, 1):
+            values = line.replace(",", " ").split()
+            bad = next((v for v in values if not (v.isascii() and v.isdigit())
+                        or len(v) > digits), None)  # checked before int()
+            if bad is not None:
+                raise EnsembleError(f"step {n}: value {_shown(bad)} is not a class "
+                                    f"0..{self.k - 1}")
+            perf.append([int(v) for v in values])
+        return [perf]
+
+    def encode(self, item: Sequence[Performance] | str, unknown: str = "error") -> list[int]:
+        """All performances (and their augmented copies) one after another; a string is
+        read as the text form (``parse``)."""
+        if isinstance(item, str):
+            item = self.parse(item)
         ids: list[int] = []
         for perf in item:
             for step in perf:
@@ -247,7 +319,7 @@ class EnsembleCodec(Codec):
             lead = [int(v) for v in values]
         except (TypeError, ValueError):
             raise EnsembleError(f"lead values must be integers 0..{self.k - 1}, "
-                                f"got {' '.join(map(str, values))}") from None
+                                f"got {_shown(' '.join(map(str, values)))}") from None
         prev = [int(v) for v in previous] if previous else [0] * self.n_out
         return [NUM_SPECIAL + pack(lead + prev, self.k)]
 

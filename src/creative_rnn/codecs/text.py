@@ -23,6 +23,8 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     """Read a text file strictly: a binary or wrongly encoded file is named with its byte offset."""
     p = Path(path)
     try:
+        if p.exists() and not p.is_file():  # a device (/dev/zero) or a pipe could be endless
+            raise CorpusError(f"{p} is not a regular file; give a text file")
         raw = p.read_bytes()
     except OSError as e:
         raise CorpusError(f"cannot read {p}: {e.strerror}") from None

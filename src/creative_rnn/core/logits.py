@@ -6,18 +6,28 @@ engines and the codecs' constraints (a melody's range, ABC's complete bars) all 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
 
+from ..errors import SamplingError
+
 LogitsProcessor = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
 
 
+# Each maker checks its number: NaN or infinity here would make every logit NaN and the
+# draw meaningless. (config.SampleConfig gives the options their fuller, user-facing checks.)
 def temperature(t: float) -> LogitsProcessor:
+    if not _is_real(t) or t <= 0:
+        raise SamplingError(f"temperature must be a finite number > 0, got {t!r}")
     return lambda logits, _: logits / t
 
 
 def top_k(k: int) -> LogitsProcessor:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise SamplingError(f"top_k must be 0 (off) or a positive whole number, got {k!r}")
+
     def apply(logits: torch.Tensor, _) -> torch.Tensor:
         if k <= 0 or k >= logits.size(-1):
             return logits
@@ -28,6 +38,9 @@ def top_k(k: int) -> LogitsProcessor:
 
 def top_p(p: float) -> LogitsProcessor:
     """Nucleus sampling: keep the smallest set of tokens whose probability reaches ``p``."""
+    if not _is_real(p) or not 0.0 < p <= 1.0:
+        raise SamplingError(f"top_p must be in (0, 1] (1 = off), got {p!r}")
+
     def apply(logits: torch.Tensor, _) -> torch.Tensor:
         if p >= 1.0:
             return logits
@@ -47,6 +60,10 @@ def forbid(ids: Sequence[int]) -> LogitsProcessor:
         logits[..., ids] = float("-inf")
         return logits
     return apply
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def choose(logits: torch.Tensor, greedy: bool, gen: torch.Generator) -> torch.Tensor:

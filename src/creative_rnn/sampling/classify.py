@@ -11,6 +11,7 @@ from ..data.batches import pad_sequences
 from ..errors import UserError
 from ..models.seq2seq import Tagger
 from ..rundir import load_weights, read_run
+from .generator import encode_bounded
 
 
 class Classifier:
@@ -25,7 +26,7 @@ class Classifier:
 
     @torch.no_grad()
     def predict(self, item: Any) -> str | list[tuple[str, str]]:
-        ids = self.codec.encode(item, unknown="skip")
+        ids = encode_bounded(self.codec, item, "skip", "input")
         if not ids:
             raise UserError("the input has no token the model knows")
         x, lengths = pad_sequences([ids])

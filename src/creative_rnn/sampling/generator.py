@@ -19,6 +19,7 @@ on the engine (an error for a model it cannot run).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ ENGINES = ("auto", "torch", "fast")
 # 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
 ENGINE_MAX_STREAMS = 16
 _CHUNK = 256  # tokens per call into the compiled loop between yields
+# A prime is fed once through the whole batch, so it is bounded before any work: characters
+# of a text prime (checked before tokenizing), tokens after encoding, bytes of a prime file
+MAX_PRIME_CHARS, MAX_PRIME_TOKENS, MAX_PRIME_BYTES = 100_000, 100_000, 1_000_000
 GRAPH_CHUNK = 32  # sampling steps per CUDA-graph replay: one launch and one copy per chunk
 
 
@@ -56,11 +60,27 @@ class Generator:
         self.documents = bool(config.get("train", {}).get("documents", False))
         self.engine = engine
 
+    def read_prime(self, path: str | Path) -> Any:
+        """A prime from a file (``--prime-file``), read only if it is a regular file of at most
+        ``MAX_PRIME_BYTES``: a device (/dev/zero) or a pipe could be endless."""
+        p = Path(path)
+        try:
+            st = p.stat()
+        except OSError:
+            raise SamplingError(f"prime file {p} does not exist; check the path") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise SamplingError(f"prime file {p} is not a regular file; give a file of at "
+                                f"most {MAX_PRIME_BYTES:,} bytes")
+        if st.st_size > MAX_PRIME_BYTES:
+            raise SamplingError(f"prime file {p} has {st.st_size:,} bytes, more than "
+                                f"{MAX_PRIME_BYTES:,}; give a shorter prime")
+        return self.codec.read(p)
+
     def prime_ids(self, prime: Any, unknown: str = "error") -> list[int]:
         """The ids fed before the first new token: <s> and the prime in documents mode,
         else the prime (or a line break when there is none)."""
         vocab = self.codec.vocab
-        ids = self.codec.encode(prime, unknown=unknown) if prime else []
+        ids = encode_bounded(self.codec, prime, unknown, "prime") if prime else []
         if self.documents:
             return [vocab.bos] + ids
         if not ids:  # a stream needs a first token: a line break where the vocabulary has one
@@ -218,6 +238,20 @@ class Generator:
         options["num"] = 1
         steps = self.generate_ids(prime, length=length, **options)  # validates now
         return (self.codec.token_text(t) for step in steps for _, t in step)
+
+
+def encode_bounded(codec, item: Any, unknown: str, what: str = "prime") -> list[int]:
+    """``codec.encode(item)`` for a prime or a call, bounded before and after: at most
+    ``MAX_PRIME_CHARS`` characters of text (checked before tokenizing) and
+    ``MAX_PRIME_TOKENS`` tokens."""
+    if isinstance(item, str) and len(item) > MAX_PRIME_CHARS:
+        raise SamplingError(f"the {what} has {len(item):,} characters, more than "
+                            f"{MAX_PRIME_CHARS:,}; give a shorter {what}")
+    ids = codec.encode(item, unknown=unknown)
+    if len(ids) > MAX_PRIME_TOKENS:
+        raise SamplingError(f"the {what} has {len(ids):,} tokens, more than "
+                            f"{MAX_PRIME_TOKENS:,}; give a shorter {what}")
+    return ids
 
 
 def load(run_dir: str | Path, last: bool = False, device: str = "auto",

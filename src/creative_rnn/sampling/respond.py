@@ -16,6 +16,9 @@ from ..data.batches import pad_sequences
 from ..errors import SamplingError
 from ..models.seq2seq import Seq2Seq
 from ..rundir import load_weights, read_run
+from .generator import encode_bounded
+
+MAX_BEAM = 64  # partial answers a beam search keeps; each costs a decoder row per step
 
 
 class Responder:
@@ -32,7 +35,7 @@ class Responder:
         self.bos, self.eos, self.never = v.bos, v.eos, [v.pad, v.bos, v.unk]
 
     def _encode(self, call: Any, unknown: str, rows: int):
-        ids = self.codec.encode(call, unknown=unknown) if call else []
+        ids = encode_bounded(self.codec, call, unknown, "call") if call else []
         if not ids:
             raise SamplingError("the call has no token the model knows; give another --call")
         x, lengths = pad_sequences([ids] * rows)
@@ -45,13 +48,17 @@ class Responder:
         """Token ids of ``num`` answers: sampled (``temperature``, ``top_k``, ``top_p``,
         ``greedy``, ``seed``) or, with ``beam`` > 0, the ``num`` best of a beam search.
         The codec's own constraints (a melody's pitch range, ...) apply to both."""
+        if isinstance(beam, bool) or not isinstance(beam, int) or not 0 <= beam <= MAX_BEAM:
+            raise SamplingError(f"beam must be 0 (sample) or a width up to {MAX_BEAM}, "
+                                f"got {beam!r}")
+        # length and num are checked for beam search too; the other options only sample
+        sc = SampleConfig(length=length, num=num, **({} if beam else options))
+        sc.validate()
         domain = self.codec.logits_processors(**(constraints or {}))
         if beam:
             if num > beam:
                 raise SamplingError(f"num ({num}) cannot exceed the beam width ({beam})")
             return self._beam(call, length, num, beam, unknown, domain)
-        sc = SampleConfig(length=length, num=num, **options)
-        sc.validate()
         procs = [forbid(self.never), *domain]
         if not sc.greedy:
             procs += [temperature(sc.temperature), top_k(sc.top_k), top_p(sc.top_p)]

@@ -75,6 +75,10 @@ class ClassifyTask(ExampleTask):
     def sizes(self, examples: list[Example]) -> list[int]:
         return [len(y) if self.per_step else 1 for _, y in examples]
 
+    def targets(self, example: Example) -> list[int]:
+        _, y = example
+        return [self.index[t] for t in (y if self.per_step else [y])]
+
     def forward(self, net, batch, state):
         x, lengths, y = on_device(batch.tensors, net)
         logits = net(x, lengths)

@@ -64,6 +64,12 @@ class LanguageModelTask(Task):
     def describe(self) -> dict[str, Any]:
         return {"corpus": self.spec, "corpus_digest": self.digest}
 
+    def train_targets(self):
+        split = self.train_split
+        # every token of a stream is a target; a document's first (<s>) never is
+        pieces = [split.stream] if split.stream is not None else [d[1:] for d in split.docs]
+        return pieces, None if self.table is None else self.table.cpu().numpy()
+
 
 def ids_digest(store: TokenStore) -> str:
     if store.digest is not None:  # the token cache hashed the ids once, when it wrote them

@@ -34,9 +34,10 @@ from ..config import TrainConfig
 from ..core.device import autocast_for, resolve_device
 from ..core.progress import Progress
 from ..data.store import IGNORE
-from ..errors import CheckpointError
+from ..errors import CheckpointError, TrainingDiverged
 from ..viz.curves import plot_runs
 from . import distributed as dist
+from . import verdict
 from .averaging import WeightAverage
 from .evaluation import validate
 from .rng import host_states, seed_everything, seed_rank, set_host_states
@@ -52,6 +53,12 @@ class RunResult:
     val_loss: float | None
     best_val_loss: float | None
     stopped: str  # "max_steps" | "max_minutes" | "early_stopping" | "interrupted"
+    # the verdict (verdict.py): the unigram baseline in nats per target, whether the best
+    # validation loss is clearly below it (None: not measured), and if not, what to say
+    unigram_loss: float | None = None
+    learned: bool | None = None
+    warning: str | None = None
+    elapsed_s: float = 0.0  # training time of the whole run (resumes included)
 
 
 # --- the loop ------------------------------------------------------------------------------
@@ -81,6 +88,7 @@ class Trainer:
         self.last_eval_step = -1
         self.loss_sum, self.loss_count, self.last_train = 0.0, 0, None
         self.state = None  # hidden state carried between stream batches
+        self.saved_step: int | None = None  # step of the last checkpoint written (or restored)
         self.stop_requested = False  # set by Ctrl-C / SIGTERM
         self.stop_event = stop  # set by another thread (the web studio)
         self.autocast = autocast_for(self.device, cfg.precision)
@@ -105,7 +113,11 @@ class Trainer:
         """One atomic file holds everything to resume; the rest are conveniences.
 
         With many processes every rank takes part: the lanes' carried state and the random
-        streams are gathered in rank order and rank 0 writes the global state."""
+        streams are gathered in rank order and rank 0 writes the global state.
+        Non-finite weights are never written: the last good checkpoint stays (the weights
+        are the same on every rank, so every rank refuses together)."""
+        if not self._weights_finite():
+            raise self._diverged(self.step, "the weights are not finite")
         if self.world.active:
             self.loss_sum = dist.mean(self.loss_sum)  # every rank holds the global sum now
         tensors: dict[str, torch.Tensor] = {}
@@ -136,6 +148,7 @@ class Trainer:
                 return
         rundir.save_state(self.run_dir, tensors, meta)
         rundir.save_weights(self.run_dir, model_sd, {"step": self.step})
+        self.saved_step = self.step
 
     def _gather_rng(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         """Each rank's random streams, so a resume with as many processes continues each."""
@@ -184,6 +197,7 @@ class Trainer:
         for group, saved in zip(self.optimizer.param_groups, meta["param_groups"]):
             group.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
         self.step, self.tokens, self.elapsed = meta["step"], meta["tokens"], meta["elapsed_s"]
+        self.saved_step = self.step
         self.best_val = meta["best_val_loss"] if meta["best_val_loss"] is not None else math.inf
         self.bad_evals, self.last_val = meta["bad_evals"], meta["last_val_loss"]
         self.loss_sum, self.loss_count = meta["loss_sum"], meta["loss_count"]
@@ -235,6 +249,12 @@ class Trainer:
                 for g in opt.param_groups:
                     g["lr"] = lr
                 loss, gnorm, n_tokens = self._step()
+                # the gradient norm is the same on every rank (DDP averaged the gradients, and
+                # a rank's NaN loss makes them NaN), so all ranks stop together
+                bad_loss = not self.world.active and not math.isfinite(loss)
+                if bad_loss or not math.isfinite(gnorm):
+                    raise self._diverged(self.step + 1, f"loss {loss:g}" if bad_loss
+                                         else f"gradient norm {gnorm:g}")
                 self.step += 1
                 self.tokens += n_tokens
                 self.loss_sum += loss
@@ -276,8 +296,41 @@ class Trainer:
             _restore_handlers(old_handlers)
         if main:
             self._plot()
-        return RunResult(self.run_dir, self.step, self.last_train, self.last_val,
-                         None if math.isinf(self.best_val) else self.best_val, stopped)
+        best = None if math.isinf(self.best_val) else self.best_val
+        result = RunResult(self.run_dir, self.step, self.last_train, self.last_val, best,
+                           stopped, elapsed_s=self.elapsed)
+        if main:
+            self._judge(result)
+        return result
+
+    def _judge(self, result: RunResult) -> None:
+        """Fill in the verdict: did the run get clearly below the unigram baseline?"""
+        result.unigram_loss = verdict.unigram_loss(*self.task.train_targets())
+        result.learned = verdict.learned(result.best_val_loss, result.unigram_loss)
+        if result.learned is False:
+            result.warning = (verdict.not_learned(result) + "\n"
+                              + verdict.advice(str(self.run_dir)))
+
+    def _weights_finite(self) -> bool:
+        """Whether every weight (and every averaged weight) is a finite number."""
+        tensors = list(self.model.state_dict().values())
+        if self.average is not None:
+            tensors += list(self.average.tensors().values())
+        checks = [torch.isfinite(t).all() for t in tensors if t.is_floating_point()]
+        return bool(torch.stack(checks).all()) if checks else True
+
+    def _diverged(self, step: int, what: str) -> TrainingDiverged:
+        """The one-line error of a run whose loss or weights stopped being finite numbers."""
+        cfg = self.cfg
+        clip = f"grad_clip (now {cfg.grad_clip:g})" if cfg.grad_clip else \
+            "set grad_clip (e.g. 1.0)"
+        fix = f"lower lr (now {cfg.lr:g}) or {clip}"
+        if self.saved_step is not None:
+            kept = f"the last good checkpoint (step {self.saved_step}) is kept in {self.run_dir}"
+        else:
+            kept = (f"it diverged before its first checkpoint, so nothing is kept: train "
+                    f"again with --out {self.run_dir}")
+        return TrainingDiverged(f"training diverged at step {step} ({what}): {fix}; {kept}")
 
     def _step(self) -> tuple[float, float, int]:
         b = self.batches.next()
@@ -292,7 +345,10 @@ class Trainer:
             loss = loss * (b.tokens * self.world.size / n_tokens)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        # grad_clip 0 = off: an infinite bound only measures the norm (a bound of 0 would
+        # scale every gradient to nothing)
+        gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                               self.cfg.grad_clip or math.inf)
         self.optimizer.step()
         if self.average is not None:
             self.average.update(self.step + 1)
@@ -312,9 +368,13 @@ class Trainer:
             else:
                 figures = self.evaluate()
             val = figures["val_loss"]
+            if not math.isfinite(val):  # the same number on every rank (broadcast above)
+                raise self._diverged(self.step, f"validation loss {val:g}")
             self.last_val, self.last_eval_step = val, self.step
             if val < self.best_val:
                 self.best_val, self.bad_evals = val, 0
+                if not self._weights_finite():  # never over a good best/ (same on all ranks)
+                    raise self._diverged(self.step, "the weights are not finite")
                 if self.world.main:
                     rundir.save_weights(self.run_dir, self.model.state_dict(),
                                         {"step": self.step, "val_loss": val}, best=True)

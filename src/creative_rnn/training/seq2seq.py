@@ -93,6 +93,9 @@ class Seq2SeqTask(ExampleTask):
     def sizes(pairs: Sequence[Pair]) -> list[int]:
         return [len(b) + 1 for _, b in pairs]  # the response and its end token
 
+    def targets(self, pair: Pair) -> list[int]:
+        return [*pair[1], self.eos]
+
     def forward(self, net, batch, state):
         x, lengths, y_prev, y = on_device(batch.tensors, net)
         logits = net(x, lengths, y_prev)

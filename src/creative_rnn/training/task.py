@@ -10,7 +10,9 @@ each task (``lm.py``, ``classify.py``, ``seq2seq.py``) is a small object with:
   loss is the mean cross-entropy over the targets that are not ``IGNORE``;
 - ``val_batches()``: the validation batches, read in order by the one evaluator;
 - ``describe()``: what ``config.json`` records beyond the model and training keys;
-- ``digest``: a hash of the training data, checked when a run resumes.
+- ``digest``: a hash of the training data, checked when a run resumes;
+- ``train_targets()``: the training targets, for the unigram baseline a run is judged by
+  (``verdict.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..config import TrainConfig
@@ -46,6 +49,11 @@ class Task:
     def describe(self) -> dict[str, Any]:
         return {}
 
+    def train_targets(self) -> tuple[list[np.ndarray], np.ndarray | None]:
+        """Arrays of the training targets' ids and a table from ids to target classes (or
+        None); no arrays means no baseline."""
+        return [], None
+
 
 class ExampleTask(Task):
     """A task of independent examples (classify, seq2seq): shuffled batches each epoch,
@@ -62,6 +70,13 @@ class ExampleTask(Task):
 
     def sizes(self, examples: list) -> list[int]:
         raise NotImplementedError
+
+    def targets(self, example: Any) -> list[int]:
+        """The target classes of one example."""
+        raise NotImplementedError
+
+    def train_targets(self) -> tuple[list[np.ndarray], np.ndarray | None]:
+        return [np.asarray(self.targets(e), dtype=np.int64) for e in self.train], None
 
     def batches(self, rank: int, ranks: int) -> ExampleBatches:
         return ExampleBatches(self.train, self.sizes(self.train), self.cfg.batch_size,

@@ -17,6 +17,7 @@ from math import gcd
 from .tokens import (
     ACCIDENTALS,
     BARS,
+    AbcError,
     is_bar,
     is_duration,
     is_header,
@@ -246,7 +247,8 @@ class BarState:
             if self.pending is None or self.last != "event":
                 return False
             self.last = "dur"
-            return self._commit(parse_duration(t))
+            length = _length(t)
+            return length is not None and self._commit(length)
         if self.pending is not None and not self._commit(Fraction(1)):
             return False
         if is_pitch(t) or t == "z" or t == "[":
@@ -342,8 +344,18 @@ def token_class(t: str) -> str:
 
 
 def durations_of(tokens: Sequence[str]) -> tuple[Fraction, ...]:
-    found = {parse_duration(t) for t in tokens if is_duration(t)}
+    found = {_length(t) for t in tokens if is_duration(t)} - {None}
     return tuple(sorted(found | {Fraction(1)}))
+
+
+def _length(t: str) -> Fraction | None:
+    """A duration token's length; None for one the tokenizer no longer writes (a run's old
+    vocabulary may hold "2/3"), which the constraint then never allows. Allowed lengths have
+    power-of-two denominators up to 64, so the bar arithmetic's grid stays small."""
+    try:
+        return parse_duration(t)
+    except AbcError:
+        return None
 
 
 __all__ = ["Bar", "BarState", "bars", "complete_share", "token_class", "durations_of", "BARS"]

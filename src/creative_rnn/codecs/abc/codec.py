@@ -10,7 +10,10 @@ MusicXML output, note lists for piano rolls). Options:
   other keys (by +2, -2, +5, -5, ... semitones). The copies are made when the corpus is read,
   so training never knows; note that copies of one tune can land in both the training
   and the validation split, so compare validation losses only between equally augmented runs;
-* ``keep_titles``: keep T: (title), R: (rhythm), C: and O: headers, one token per character.
+* ``keep_titles``: keep T: (title), R: (rhythm), C: and O: headers, one token per character;
+* ``normalize_unit`` (on for new codecs): every tune's lengths rewritten in eighths (L:1/8,
+  ``units.py``), so that one rhythm has one spelling. A ``codec.json`` written before the
+  option existed reads back with it off, so an old run's tokens stay what it learned.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ..vocab import NUM_SPECIAL
 from .bars import BarState, bars, complete_share, durations_of, token_class
 from .pitch import by_semitones, midi_pitches, to_tonic_c
 from .tokens import AbcError, detokenize_tune, is_bar, is_header, is_text, tokenize_tune
+from .units import to_unit
 
 SHIFTS = (2, -2, 5, -5, 3, -3, 4, -4, 1, -1, 6)  # augmentation order: near keys first
 PARSE_CHECK_MAX = 100  # tunes checked with music21 per quality row (about 20 ms each)
@@ -67,7 +71,7 @@ class AbcCodec(Codec):
     documents = True  # each tune is one document: training defaults to documents mode
 
     def __init__(self, transpose_to_c: bool = False, augment_transpositions: int = 0,
-                 keep_titles: bool = False):
+                 keep_titles: bool = False, normalize_unit: bool = True):
         if not 0 <= int(augment_transpositions) <= len(SHIFTS):
             raise ConfigError(f"augment_transpositions must be 0..{len(SHIFTS)}")
         if transpose_to_c and augment_transpositions:
@@ -75,7 +79,7 @@ class AbcCodec(Codec):
                               "augment_transpositions; choose one")
         super().__init__(transpose_to_c=bool(transpose_to_c),
                          augment_transpositions=int(augment_transpositions),
-                         keep_titles=bool(keep_titles))
+                         keep_titles=bool(keep_titles), normalize_unit=bool(normalize_unit))
 
     # --- tokens ------------------------------------------------------------------------
     def tokenize(self, item: str) -> list[str]:
@@ -83,10 +87,17 @@ class AbcCodec(Codec):
             raise AbcError(f"an ABC item is a string of ABC text, not {type(item).__name__}")
         tokens = tokenize_tune(split_tunes(item)[0] if "X:" in item else item,
                                keep_titles=self.options["keep_titles"])
-        return to_tonic_c(tokens) if self.options["transpose_to_c"] else tokens
+        if self.options["transpose_to_c"]:
+            tokens = to_tonic_c(tokens)
+        return to_unit(tokens) if self.options["normalize_unit"] else tokens
 
     def detokenize(self, tokens: Sequence[str]) -> str:
         return detokenize_tune(tokens)
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        super().load_state(data)
+        if "normalize_unit" not in data.get("options", {}):  # written before the option:
+            self.options["normalize_unit"] = False  # the tokens that run was trained on
 
     def render(self, item: str) -> str:
         return item.replace("\\n", "\n")  # a --prime typed with \n for line breaks
@@ -107,6 +118,8 @@ class AbcCodec(Codec):
             raise AbcError(f"{p}: unsupported file type {p.suffix or '(none)'} for the abc "
                            "codec; give .abc files")
         try:
+            if p.exists() and not p.is_file():  # a device or a pipe could be endless
+                raise AbcError(f"{p} is not a regular file; give an .abc file")
             raw = p.read_bytes()
         except OSError as e:
             raise AbcError(f"cannot read {p}: {e.strerror}") from None

@@ -59,19 +59,47 @@ _KINDS = ("space", "comment", "quoted", "deco", "field", "bar", "end2", "tuplet"
           "chord", "note", "rest", "broken", "tie")
 
 
+# Bounds on every number a tune (or a prime) can hold, checked on the digits before int()
+# (which refuses more than 4300 digits with a ValueError) and before any work. The folk
+# corpora use note lengths up to 32 units, halves to eighths, tuplets up to (9 and (6:6:6,
+# and endings up to 4 digits (one book's "|1646").
+MAX_LENGTH = 64  # a note's length numerator, and its denominator (a power of two)
+MAX_TUPLET = 16  # q and r of a tuplet (p:q:r
+MAX_ENDING_DIGITS, MAX_ENDINGS = 4, 8  # an ending's numbers ([1,3 or |1-3) and how many
+MAX_PARTS = 8  # added meter numerators (M:2+3+2/8)
+
+
+def _shown(text: str) -> str:
+    """A piece of input for a message: long numbers shortened, so the message is one line."""
+    return repr(text if len(text) <= 24 else text[:20] + "...")
+
+
+def _small_int(digits: str, limit: int, what: str) -> int:
+    """``digits`` as an int no larger than ``limit``; an AbcError naming ``what`` if not."""
+    if not digits.isdigit() or len(digits) > len(str(limit)) or int(digits) > limit:
+        raise AbcError(f"{what}: {_shown(digits)} is out of range (at most {limit})")
+    return int(digits)
+
+
 # --- small parsers -------------------------------------------------------------------------
 def parse_duration(text: str) -> Fraction:
-    """``2`` -> 2, ``/`` -> 1/2, ``//`` -> 1/4, ``3/2`` -> 3/2, ``/4`` -> 1/4 (units of L)."""
+    """``2`` -> 2, ``/`` -> 1/2, ``//`` -> 1/4, ``3/2`` -> 3/2, ``/4`` -> 1/4 (units of L).
+    Lengths are at most 64 units and at least 1/64; denominators are powers of two (thirds
+    and fifths are written as tuplets)."""
     m = re.fullmatch(r"(\d*)(/*)(\d*)", text)
-    if not m or (m.group(3) and not m.group(2)):
-        raise AbcError(f"bad note length {text!r}")
-    num = int(m.group(1)) if m.group(1) else 1
+    if not m or (m.group(3) and not m.group(2)) or (len(m.group(2)) > 1 and m.group(3)):
+        raise AbcError(f"bad note length {_shown(text)}")
     slashes = len(m.group(2))
-    if slashes > 1 and m.group(3):
-        raise AbcError(f"bad note length {text!r}")
+    if len(m.group(1)) > 2 or len(m.group(3)) > 2 or slashes > 6:  # before int() and 2**
+        raise AbcError(f"note length {_shown(text)} is absurd (at most {MAX_LENGTH} units, "
+                       f"at least 1/{MAX_LENGTH})")
+    num = int(m.group(1)) if m.group(1) else 1
     den = int(m.group(3)) if m.group(3) else 2 ** slashes
-    if num == 0 or den == 0 or num > 64 or den > 64:
-        raise AbcError(f"note length {text!r} is zero or absurd")
+    if num == 0 or den == 0 or num > MAX_LENGTH or den > MAX_LENGTH:
+        raise AbcError(f"note length {_shown(text)} is zero or absurd")
+    if den & (den - 1):
+        raise AbcError(f"note length {_shown(text)}: the denominator must be 2, 4, 8, ... "
+                       "(write thirds as a tuplet, e.g. (3)")
     return Fraction(num, den)
 
 
@@ -95,10 +123,14 @@ def parse_meter(value: str) -> str:
         return "2/2"
     m = re.fullmatch(r"\(?([\d+]+)\)?/(\d+)", v)
     if not m or not all(p.isdigit() for p in m.group(1).split("+")):
-        raise AbcError(f"unreadable meter M:{value}")
-    num, den = sum(int(p) for p in m.group(1).split("+")), int(m.group(2))
+        raise AbcError(f"unreadable meter M:{_shown(value)}")
+    parts = m.group(1).split("+")
+    if len(parts) > MAX_PARTS:
+        raise AbcError(f"unsupported meter M:{_shown(value)} (at most {MAX_PARTS} parts)")
+    num = sum(_small_int(p, 64, f"meter M:{_shown(value)}") for p in parts)
+    den = _small_int(m.group(2), 64, f"meter M:{_shown(value)}")
     if not (0 < num <= 64 and den in (1, 2, 4, 8, 16, 32, 64)):
-        raise AbcError(f"unsupported meter M:{value}")
+        raise AbcError(f"unsupported meter M:{_shown(value)}")
     return f"{num}/{den}"
 
 
@@ -111,9 +143,10 @@ def meter_fraction(meter: str) -> Fraction | None:
 
 def parse_unit(value: str) -> str:
     m = re.fullmatch(r"\s*1\s*/\s*(\d+)\s*(%.*)?", value)
-    if not m or int(m.group(1)) not in (1, 2, 4, 8, 16, 32, 64):
-        raise AbcError(f"unsupported unit note length L:{value.strip()}")
-    return f"1/{m.group(1)}"
+    if not m or len(m.group(1)) > 2 or int(m.group(1)) not in (1, 2, 4, 8, 16, 32, 64):
+        raise AbcError(f"unsupported unit note length L:{_shown(value.strip())} "
+                       "(1/1, 1/2, ... 1/64)")
+    return f"1/{int(m.group(1))}"
 
 
 def default_unit(meter: str) -> str:
@@ -227,9 +260,9 @@ def _tokenize_body(line: str, line_no: int) -> list[str]:
         elif kind == "bar":
             out.append(_bar_token(m.group("bar")))
             if m.group("ending"):
-                out.append("[" + m.group("ending").lstrip("["))
+                out.append(_ending_token(m.group("ending")))
         elif kind == "end2":
-            out.append(m.group("end2"))
+            out.append(_ending_token(m.group("end2")))
         elif kind == "tuplet":
             out.append(_tuplet_token(m.group("p"), m.group("q"), m.group("r")))
         elif kind == "grace":
@@ -272,11 +305,23 @@ def _bar_token(bar: str) -> str:
     return "||" if bar.count("|") > 1 else "|"
 
 
+def _ending_token(text: str) -> str:
+    """``[1``, ``1,3`` or ``2-3`` after a bar line -> ``[1``, ``[1,3``, ``[2-3``."""
+    numbers = re.split(r"[,-]", text.lstrip("["))
+    if len(numbers) > MAX_ENDINGS or any(len(n) > MAX_ENDING_DIGITS for n in numbers):
+        raise AbcError(f"ending {_shown(text)}: at most {MAX_ENDINGS} numbers of at most "
+                       f"{MAX_ENDING_DIGITS} digits")
+    return "[" + text.lstrip("[")
+
+
 def _tuplet_token(p: str, q: str | None, r: str | None) -> str:
-    n = int(p)
+    n = int(p)  # one digit, 2-9, by the pattern
     q_default = tuplet_default_q(n)
-    qi = int(q) if q else q_default
-    ri = int(r) if r else n
+    what = f"tuplet ({n}"
+    qi = _small_int(q, MAX_TUPLET, what) if q else q_default
+    ri = _small_int(r, MAX_TUPLET, what) if r else n
+    if qi == 0 or ri == 0:
+        raise AbcError(f"tuplet ({n}:{qi}:{ri}: q and r must be 1 or more")
     return f"({n}" if (qi, ri) == (q_default, n) else f"({n}:{qi}:{ri}"
 
 

@@ -1,0 +1,117 @@
+"""The verdict on a run (training/verdict.py): the unigram baseline, and a warning from
+train, the CLI and the demo when the best validation loss is not clearly below it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import creative_rnn as cr
+from creative_rnn import demo as demo_module
+from creative_rnn.cli import main
+from creative_rnn.training import verdict
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models
+
+TINY = dict(preset="tiny", progress_bar=False)
+
+
+def test_unigram_loss_is_the_entropy_of_the_targets(monkeypatch):
+    assert verdict.unigram_loss([np.array([5, 5, 7, 7])]) == pytest.approx(math.log(2))
+    # pieces add up, negative ids are no targets, a table maps ids to classes
+    assert verdict.unigram_loss([np.array([5, -100]), np.array([7])]) == pytest.approx(
+        math.log(2))
+    table = np.array([-100, 0, 0, 1])  # ids 1 and 2 stand for class 0, id 3 for class 1
+    assert verdict.unigram_loss([np.array([1, 2, 3, 3])], table) == pytest.approx(math.log(2))
+    assert verdict.unigram_loss([np.array([0, 0])], table) is None  # no target at all
+    assert verdict.unigram_loss([]) is None
+    monkeypatch.setattr(verdict, "MAX_COUNTED", 1000)  # a big corpus is sampled evenly
+    big = np.tile(np.arange(4), 100_000)
+    assert verdict.unigram_loss([big]) == pytest.approx(math.log(4), abs=1e-3)
+
+
+def test_learned_means_clearly_below_the_baseline():
+    assert verdict.learned(2.0, 3.0) is True
+    assert verdict.learned(2.95, 3.0) is False  # 1.7% below: not clearly
+    assert verdict.learned(3.5, 3.0) is False
+    assert verdict.learned(None, 3.0) is None and verdict.learned(2.0, None) is None
+
+
+def test_a_run_that_learns_gets_no_warning(tmp_path, startrek):
+    result = cr.train(corpus=[str(startrek)], out=tmp_path / "r", max_steps=120,
+                      eval_every=120, **TINY)
+    counts = Counter(startrek.read_text())  # the stream's targets are its characters
+    n = sum(counts.values())
+    entropy = -sum(c / n * math.log(c / n) for c in counts.values())
+    assert result.unigram_loss == pytest.approx(entropy, abs=0.02)  # the train split's
+    assert result.learned is True and result.warning is None
+    assert result.best_val_loss < verdict.LEARNED_SHARE * result.unigram_loss
+
+
+def test_a_run_stopped_after_two_steps_is_told_it_did_not_learn(tmp_path, startrek):
+    result = cr.train(corpus=[str(startrek)], out=tmp_path / "r", max_steps=2, **TINY)
+    assert result.learned is False and result.best_val_loss > result.unigram_loss
+    lines = result.warning.splitlines()
+    assert len(lines) == 2
+    assert "did not learn" in lines[0] and "after 2 step(s)" in lines[0]
+    assert f"{result.unigram_loss:.3f}" in lines[0]
+    assert "--max-minutes" in lines[1] and "--preset" in lines[1] and "corpus" in lines[1]
+
+
+def test_documents_and_ensemble_targets_give_a_baseline(tmp_path, startrek):
+    """Documents: the targets leave out each document's <s>; ensembles: the classes the
+    next input stands for (target_table)."""
+    docs = cr.train(corpus=[str(startrek)], out=tmp_path / "d", documents=True, max_steps=2,
+                    **TINY)
+    assert docs.unigram_loss is not None and docs.learned is False
+    perf = tmp_path / "duo.csv"
+    perf.write_text("".join(f"{i % 3},{(i // 2) % 3}\n" for i in range(400)))
+    codec = cr.codecs.get("ensemble", performers=2, classes=3)
+    duo = cr.train(corpus=[str(perf)], out=tmp_path / "e", codec=codec, max_steps=2, **TINY)
+    assert 0 < duo.unigram_loss <= math.log(3) + 1e-9  # entropy of 3 output classes at most
+
+
+def test_the_cli_warns_after_a_run_that_did_not_learn(capsys, tmp_path, startrek):
+    assert main(["train", str(startrek), "--out", str(tmp_path / "r"), "--preset", "tiny",
+                 "--max-steps", "2", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the model did not learn" in err
+    assert main(["train", str(startrek), "--out", str(tmp_path / "ok"), "--preset", "tiny",
+                 "--max-steps", "120", "--set", "eval_every=120", "--quiet"]) == 0
+    assert "did not learn" not in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_demo(tmp_path, monkeypatch):
+    """The demo on a small book of tunes and a tiny model: the real train(), 2 steps."""
+    from creative_rnn.corpora import folk_files
+
+    book = tmp_path / "book.abc"
+    book.write_text(folk_files(["oneills1850"])[0].read_text(encoding="latin-1"))
+    real_train = demo_module.train
+    outcome = {}
+
+    def train(**kw):
+        kw.update(corpus=str(book), hidden_size=16, embedding_size=8, num_layers=1,
+                  max_minutes=0.0, max_steps=2, eval_every=2)
+        result = real_train(**kw)
+        return outcome.get("replace", lambda r: r)(result)
+
+    monkeypatch.setattr(demo_module, "train", train)
+    return outcome
+
+
+def test_the_demo_says_when_its_model_did_not_learn(tmp_path, capsys, small_demo):
+    demo_module.demo(out=tmp_path / "demo", minutes=0.1, num=1, progress_bar=False)
+    err = capsys.readouterr().err
+    assert "warning: the model did not learn" in err and "--resume" in err
+
+
+def test_the_demo_is_quiet_when_its_model_learned(tmp_path, capsys, small_demo):
+    small_demo["replace"] = lambda r: dataclasses.replace(r, learned=True, warning=None)
+    demo_module.demo(out=tmp_path / "demo", minutes=0.1, num=1, progress_bar=False)
+    assert "did not learn" not in capsys.readouterr().err

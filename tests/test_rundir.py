@@ -209,3 +209,18 @@ def test_metrics_that_are_not_text_are_skipped_line_by_line(run):
     rows = rundir.read_metrics(run)
     (run / "metrics.jsonl").write_bytes(b"\xff\xfe[[[\n" + (run / "metrics.jsonl").read_bytes())
     assert rundir.read_metrics(run) == rows
+
+
+@pytest.mark.parametrize("values", [{"hidden_size": 12000}, {"num_layers": 10**6}])
+def test_resume_and_evaluate_check_the_config_before_building_the_task(run, monkeypatch,
+                                                                      values):
+    from creative_rnn.training import evaluation, lm
+
+    _edit_json(run / "config.json", _set_model(**values))
+    built = []
+    monkeypatch.setattr(lm, "SequenceModel", lambda cfg: built.append(cfg))
+    with pytest.raises(CheckpointError, match="config.json"):
+        cr.train(resume=run, max_steps=200, progress_bar=False)
+    with pytest.raises(CheckpointError, match="config.json"):
+        evaluation.validation_loss(run)
+    assert built == []  # the task's model was never built

@@ -258,6 +258,17 @@ def test_train_on_an_upload_then_serve_the_new_run(trainer, startrek):
     assert r.status_code == 409 and "already exists" in r.json()["error"]
 
 
+def test_a_run_that_did_not_learn_says_so_in_the_page(trainer, startrek):
+    app, c, runs_dir = trainer
+    r = c.post("/api/train", data={"name": "short", "max_steps": "10"},
+               files={"file": ("titles.txt", startrek.read_bytes(), "text/plain")})
+    assert r.status_code == 201, r.text
+    final = [d["job"] for e, d in follow(c, "short") if e == "status"][-1]
+    # ten steps of a fresh model stay near log(vocabulary), above the unigram baseline
+    assert final["status"] == "done" and "did not learn" in final["warning"]
+    assert str(runs_dir) not in final["warning"]  # the advice names the run, not the folder
+
+
 def test_stop_a_training_run_and_busy_while_it_runs(trainer, startrek):
     app, c, runs_dir = trainer
     data = startrek.read_bytes()

@@ -32,6 +32,7 @@ from .core.files import atomic_write_json, atomic_write_text, read_json
 from .core.tensors import load_tensors, save_tensors, tensor_shapes
 from .errors import CheckpointError, ConfigError, UserError
 from .models import SequenceModel
+from .models.seq2seq import Seq2Seq, Tagger
 
 CONFIG = "config.json"
 CODEC = "codec.json"
@@ -181,12 +182,27 @@ def save_weights(run: str | Path, state_dict: dict[str, torch.Tensor], meta: dic
     save_tensors(Path(run) / (f"{BEST}/{WEIGHTS}" if best else WEIGHTS), state_dict, meta)
 
 
-def build_model(build: Callable[[], torch.nn.Module], model_cfg: ModelConfig, path: Path
-                ) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """``build()`` loaded with the weights at ``path``, once the weights' header shows that
-    the config describes them: a config edited to ``hidden_size=12000`` or ``num_layers=10**6``
-    would otherwise allocate gigabytes (or hang) before the mismatch shows. The check builds
-    the model on PyTorch's meta device, which allocates nothing."""
+def model_builder(config: dict[str, Any], model_cfg: ModelConfig, options: TaskOptions
+                  ) -> Callable[[], torch.nn.Module]:
+    """How to build the network of a run of any task from its saved configs (the vocabulary
+    and output sizes are in the saved model section)."""
+    task = task_of(config)
+    if task == "classify":
+        labels, per_step = config.get("labels"), config.get("per_step")
+        if not (isinstance(labels, list) and labels and isinstance(per_step, bool)):
+            raise CheckpointError(f"{CONFIG} of a classify run has no valid labels/per_step; "
+                                  "restore it or train again")
+        return lambda: Tagger(model_cfg, len(labels), options.bidirectional, per_step)
+    if task == "seq2seq":
+        return lambda: Seq2Seq(model_cfg, options.bidirectional)
+    return lambda: SequenceModel(model_cfg)
+
+
+def check_fits(build: Callable[[], torch.nn.Module], model_cfg: ModelConfig, path: Path) -> None:
+    """Refuse a config that does not describe the weights at ``path``, from the weights'
+    header alone: a config edited to ``hidden_size=12000`` or ``num_layers=10**6`` would
+    otherwise allocate gigabytes (or hang) before the mismatch shows. The probe is built on
+    PyTorch's meta device, which allocates nothing."""
     shapes = tensor_shapes(path)
     config = path.parent / CONFIG if path.parent.name != BEST else path.parent.parent / CONFIG
     if model_cfg.num_layers > len(shapes):  # every layer has weights: bounds the probe below
@@ -207,8 +223,19 @@ def build_model(build: Callable[[], torch.nn.Module], model_cfg: ModelConfig, pa
                               f"{shapes.get(k, 'missing')} in the weights and "
                               f"{expected.get(k, 'missing')} in the config; restore the run's "
                               "config.json")
+
+
+def read_model(run_dir: str | Path, task: str, last: bool = False
+               ) -> tuple[dict[str, Any], codecs.Codec, torch.nn.Module, TaskOptions]:
+    """A run of ``task`` with its network built and loaded (best weights unless ``last``), in
+    eval mode: (config, codec, model, task options). ``config["weights"]`` says which."""
+    config, codec, model_cfg, options, weights = read_run(run_dir, task, last)
+    build = model_builder(config, model_cfg, options)
+    check_fits(build, model_cfg, weights)
     model = build()
-    return model, load_weights(model, path)
+    config["weights"] = {"path": str(weights), **load_weights(model, weights)}
+    model.eval()
+    return config, codec, model, options
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> dict[str, Any]:
@@ -313,10 +340,7 @@ def load_run(run_dir: str | Path, last: bool = False, device: str | torch.device
 
     The run directory is self-describing: codec, vocabulary and model shape all come from it.
     """
-    cfg, codec, model_cfg, _, weights = read_run(run_dir, "lm", last)
-    model, meta = build_model(lambda: SequenceModel(model_cfg), model_cfg, weights)
-    model.eval()
+    cfg, codec, model, _ = read_model(run_dir, "lm", last)
     if device is not None:
         model.to(device)
-    cfg["weights"] = {"path": str(weights), **meta}
     return model, codec, cfg

@@ -53,7 +53,7 @@ def add_commands(sub) -> dict:
 
 def cmd_sample(args) -> None:
     gen = load(args.run, last=args.last, device=args.device, engine=args.engine)
-    prime = gen.codec.read(args.prime_file) if args.prime_file else args.prime
+    prime = gen.read_prime(args.prime_file) if args.prime_file else args.prime
     opts = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                 greedy=args.greedy, seed=args.seed, unknown=args.unknown,
                 constraints={"complete_bars": args.complete_bars})

@@ -38,7 +38,7 @@ from ..core.files import atomic_write_text, cache_dir
 from ..errors import CorpusError, WriteError
 from .files import Corpus
 
-CACHE_VERSION = 2  # bump when the cached layout or any reader's output changes
+CACHE_VERSION = 3  # bump when the cached layout or any reader's output changes
 FILE_TIMEOUT_S = 60.0  # one file's parse; a real score takes well under a second ...
 TIMEOUT_BYTES = 50_000  # ... and the limit grows by FILE_TIMEOUT_S per this many bytes, since
 # a book of hundreds of ABC tunes (music21's Essen files, ~80 kB) is one file

@@ -45,7 +45,7 @@ from ..core.files import UMASK, cache_dir, fsync_dir
 from ..errors import CheckpointError, CorpusError, UserError
 from .store import TokenStore, smallest_dtype
 
-CACHE_VERSION = 1  # bump when the layout or any codec's ids change
+CACHE_VERSION = 2  # bump when the layout or any codec's ids change (2: ABC numbers bounded)
 MIN_CACHE_BYTES = 1 << 20  # corpora smaller than this are encoded in memory each time
 PROGRESS_MIN_BYTES = 16 << 20  # below this encoding takes about a second: no bar
 DISABLE_ENV = "CREATIVE_RNN_TOKEN_CACHE"  # "0" turns the cache off

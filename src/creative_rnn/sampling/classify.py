@@ -9,8 +9,7 @@ import torch
 
 from ..data.batches import pad_sequences
 from ..errors import UserError
-from ..models.seq2seq import Tagger
-from ..rundir import load_weights, read_run
+from ..rundir import read_model
 from .generator import encode_bounded
 
 
@@ -18,11 +17,8 @@ class Classifier:
     """``predict(item)`` gives the label, or one tag per token."""
 
     def __init__(self, run_dir: str | Path, last: bool = False):
-        cfg, self.codec, model_cfg, opts, weights = read_run(run_dir, "classify", last)
+        cfg, self.codec, self.model, _ = read_model(run_dir, "classify", last)
         self.labels, self.per_step = cfg["labels"], cfg["per_step"]
-        self.model = Tagger(model_cfg, len(self.labels), opts.bidirectional, self.per_step)
-        load_weights(self.model, weights)
-        self.model.eval()
 
     @torch.no_grad()
     def predict(self, item: Any) -> str | list[tuple[str, str]]:

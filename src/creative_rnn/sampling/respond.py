@@ -14,8 +14,7 @@ from ..config import SampleConfig
 from ..core.logits import choose, forbid, temperature, top_k, top_p
 from ..data.batches import pad_sequences
 from ..errors import SamplingError
-from ..models.seq2seq import Seq2Seq
-from ..rundir import load_weights, read_run
+from ..rundir import read_model
 from .generator import encode_bounded
 
 MAX_BEAM = 64  # partial answers a beam search keeps; each costs a decoder row per step
@@ -25,11 +24,8 @@ class Responder:
     """A trained seq2seq run: ``respond(call)`` answers with items of the codec."""
 
     def __init__(self, run_dir: str | Path, device: str = "cpu", last: bool = False):
-        self.config, self.codec, model_cfg, opts, weights = read_run(run_dir, "seq2seq", last)
+        self.config, self.codec, self.model, _ = read_model(run_dir, "seq2seq", last)
         self.device = torch.device(device)
-        self.model = Seq2Seq(model_cfg, opts.bidirectional)
-        load_weights(self.model, weights)
-        self.model.eval()
         self.model.to(self.device)
         v = self.codec.vocab
         self.bos, self.eos, self.never = v.bos, v.eos, [v.pad, v.bos, v.unk]

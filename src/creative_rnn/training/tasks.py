@@ -27,7 +27,7 @@ def new_task(task: str, sources: list[str], codec, model_cfg: ModelConfig,
 def configs(run: Path, config: dict[str, Any]) -> tuple[ModelConfig, TrainConfig, TaskOptions]:
     try:
         train_cfg = from_dict(TrainConfig, config["train"])
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"{run}/{rundir.CONFIG} has no valid train section ({e})") from None
     return rundir.model_config(run, config), train_cfg, rundir.task_options(run, config)
 
@@ -37,6 +37,9 @@ def task_from_run(run: Path, config: dict[str, Any], train_cfg: TrainConfig | No
     """The task of run ``run`` with its corpus read again (and ``train_cfg`` if given: a
     resume may change the budget)."""
     model_cfg, saved_train, options = configs(run, config)
+    # the saved weights' header first: the task builds a model of the config's size
+    rundir.check_fits(rundir.model_builder(config, model_cfg, options), model_cfg,
+                      rundir.weights_path(run))
     codec = rundir.read_codec(run)
     task = rundir.task_of(config)
     try:

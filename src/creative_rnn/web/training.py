@@ -45,6 +45,7 @@ class Job:
         self.name, self.run, self.max_steps = name, run, max_steps
         self.status = "starting"  # running, stopping, done, stopped, error
         self.error: str | None = None
+        self.warning: str | None = None  # a finished run that did not learn says so
         self.stop = threading.Event()
         self.samples: list[dict[str, Any]] = []  # {step, text}
         self.sampled: set[int] = set()
@@ -58,7 +59,7 @@ class Job:
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "error": self.error,
-                "max_steps": self.max_steps}
+                "warning": self.warning, "max_steps": self.max_steps}
 
 
 def attach(app, studio) -> None:
@@ -249,6 +250,7 @@ def _train(job: Job, studio) -> None:
         result = train(**spec, eval_every=every, checkpoint_every=every, eval_max_tokens=20_000,
                        log_every=max(1, min(10, steps // 40)), progress_bar=False,
                        stop=job.stop)
+        job.warning = public(result.warning) if result.warning else None
         job.status = "stopped" if result.stopped == "interrupted" else "done"
         studio.add(job.run)  # served from now on
     except UserError as e:

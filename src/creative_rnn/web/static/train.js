@@ -57,7 +57,8 @@ export async function initTrain(studio, onFinished) {
     window.studioTrain.status = j.status;
     const last = rows.length ? rows[rows.length - 1] : null;
     $("#train-status").textContent = `${j.name}: ${j.status}` +
-      (last ? `, step ${last.step} of ${j.max_steps}` : "") + (j.error ? ` — ${j.error}` : "");
+      (last ? `, step ${last.step} of ${j.max_steps}` : "") + (j.error ? ` — ${j.error}` : "") +
+      (j.warning ? ` — ${j.warning.replace(/\n/g, " ")}` : "");
     const running = j.status === "running" || j.status === "starting";
     $("#train-stop").disabled = !running;
     $("#train-start").disabled = running || !info.enabled;

@@ -12,6 +12,7 @@ from creative_rnn.engine import EngineUnsupported, StepEngine, kernels, threads
 from creative_rnn.models import SequenceModel
 
 V = 65
+CELLS = ["rnn", "gru", "lstm", "mingru", "minlstm"]
 
 
 def model(cell: str, layers: int, hidden: int = 48, seed: int = 0, **kw) -> SequenceModel:
@@ -20,13 +21,13 @@ def model(cell: str, layers: int, hidden: int = 48, seed: int = 0, **kw) -> Sequ
                                   embedding_size=24, vocab_size=V, **kw)).eval()
     with torch.no_grad():  # biases of a trained net's size, not PyTorch's tiny ones
         for name, p in m.named_parameters():
-            if "bias" in name:
+            if "bias" in name or ".b_" in name:  # torch's layers' biases, minimal cells' b_k
                 p.uniform_(-0.5, 0.5)
     return m
 
 
 @pytest.mark.parametrize("layers", [1, 2, 3])
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_logits_match_the_model_over_long_carried_runs(cell, layers):
     m = model(cell, layers)
     ids = torch.randint(0, V, (3, 320), generator=torch.Generator().manual_seed(1))
@@ -39,6 +40,8 @@ def test_logits_match_the_model_over_long_carried_runs(cell, layers):
         worst = max(worst, float(np.abs(logits - want[:, t].numpy()).max()))
     assert worst < 1e-5
     got = eng.to_torch(state)
+    if cell in ("mingru", "minlstm"):
+        assert eng.threads == 1 and eng._w[2].shape == (layers, 0, 48)  # V: no rows
     for a, b in zip(got if cell == "lstm" else [got], want_state if cell == "lstm"
                     else [want_state]):
         assert torch.allclose(a, b, atol=1e-5)
@@ -50,7 +53,7 @@ needs_threads = pytest.mark.skipif(
 
 
 @needs_threads
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_the_threaded_step_matches_the_model_and_the_one_core_step(cell):
     """Units split unevenly (51 over 2 threads, 26 + 25) still give the model's logits, and
     the threaded and one-core engines draw the same seeded samples."""
@@ -107,7 +110,7 @@ def eager_greedy(m: SequenceModel, prime: list[int], n: int) -> tuple[list[int],
     return out, gap
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_greedy_generate_equals_the_eager_greedy_path(cell):
     m = model(cell, 2, seed=3)
     want, gap = eager_greedy(m, [1, 2, 3], 200)
@@ -222,3 +225,47 @@ def test_a_model_with_other_outputs_steps_but_does_not_generate():
     assert logits.shape == (1, 7) and np.abs(logits - want).max() < 1e-5
     with pytest.raises(EngineUnsupported, match="fed back"):
         eng.generate([1], 5)
+
+
+_ORDER = """
+import sys
+import numpy as np
+from creative_rnn.engine import kernels
+
+L, n, H, V = 2, 2, 8, 11
+rng = np.random.default_rng(0)
+w = lambda *s: (0.3 * rng.standard_normal(s)).astype(np.float32)
+G = 4 * H
+table, U, Vw, bi, bh, W, c = w(V, G), w(1, G, H), w(L, G, H), w(L, G), w(L, G), w(V, H), w(V)
+h, logits = np.zeros((L, n, H), np.float32), np.zeros((n, V), np.float32)
+cs, gi, gh, h_new = np.zeros_like(h), np.zeros((n, G), np.float32), np.zeros((n, G), np.float32), \\
+    np.zeros((n, H), np.float32)
+if sys.argv[1] == "step":
+    kernels.step_threads(2, 1, np.array([1, 2]), h, cs, table, U, Vw, bi, bh, W, c, logits, gi,
+                         gh, h_new)
+else:
+    out = np.zeros((n, 20), np.int64)
+    kernels.generate(2, 1, 20, h, cs, table, U, Vw, bi, bh, W, c, np.zeros(V, np.bool_), 1.0,
+                     0, 1.0, True, np.zeros(1, np.uint64), -1, np.ones(n, np.bool_), False,
+                     out, logits, gi, gh, h_new)
+    assert (out >= 0).all()
+print("ok")
+"""
+
+
+def test_the_cached_sampler_survives_any_order_of_first_use(tmp_path):
+    """Numba 0.68 cached a broken ``generate`` when it compiled it in a process that had
+    loaded the parallel ``step_threads`` from its cache (one process stepped, the next
+    sampled): every process after that segfaulted on loading it. Three fresh processes on
+    an empty cache, in that order, must all run."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "order.py"
+    script.write_text(_ORDER)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    for what in ("step", "generate", "generate"):
+        done = subprocess.run([sys.executable, str(script), what], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0 and done.stdout.strip() == "ok", (what, done.stderr[-2000:])

@@ -13,7 +13,10 @@ def make(cell, layers=2, hidden=16, vocab=11, **kw):
                                      embedding_size=8, dropout=0.0, vocab_size=vocab, **kw))
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+CELLS = ["rnn", "gru", "lstm", "mingru", "minlstm"]
+
+
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("layers", [1, 3])
 def test_shapes_and_state_carry(cell, layers):
     m = make(cell, layers)
@@ -58,6 +61,21 @@ def test_initial_weights_have_unit_inputs_and_bounded_recurrence():
     assert m.rnn.weight_hh_l0.abs().max().item() <= 1 / 16 ** 0.5 + 1e-6
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_step_form_is_forward_one_token_at_a_time(cell):
+    """model.step (one token per row, state carried) gives forward's logits at every step."""
+    m = make(cell).eval()
+    x = torch.randint(0, 11, (2, 9))
+    with torch.no_grad():
+        want, want_state = m(x)
+        state, got = None, []
+        for t in range(9):
+            logits, state = m.step(x[:, t], state)
+            got.append(logits)
+    assert torch.allclose(torch.stack(got, 1), want, atol=1e-5)
+    assert torch.allclose(m.hidden(state), m.hidden(want_state), atol=1e-5)
+
+
 def test_state_tensors_round_trip_and_detach():
     m = make("lstm")
     _, state = m(torch.randint(0, 11, (2, 3)))
@@ -74,3 +92,13 @@ def test_separate_output_vocabulary():
     logits, _ = m(torch.randint(0, 11, (2, 4)))
     assert logits.shape == (2, 4, 5)
 
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_minimal_cells_keep_one_state_part(cell):
+    m = make(cell)
+    _, state = m(torch.randint(0, 11, (2, 3)))
+    assert isinstance(state, torch.Tensor) and state.shape == (2, 2, 16)
+    assert m.state_tensors(state).keys() == {"h"}
+    assert torch.equal(m.state_from_tensors(m.state_tensors(state)), state)
+    assert m.select_state(state, torch.tensor([1])).shape == (2, 1, 16)

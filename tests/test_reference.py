@@ -13,7 +13,7 @@ from creative_rnn.config import ModelConfig
 from creative_rnn.models import SequenceModel
 from creative_rnn.rundir import load_run
 
-CELLS = ["rnn", "gru", "lstm"]
+CELLS = ["rnn", "gru", "lstm", "mingru", "minlstm"]
 
 
 def numerical_grads(ref, ids, targets, eps=1e-5):
@@ -151,3 +151,43 @@ def test_deltas_are_the_gradient_on_each_hidden_state(cell):
     _, deltas = reference.from_torch(model).backward(ids, targets)
     expected = [h.grad[0, 0].numpy() for h in states[:-1]] + [out.grad[0, 0].numpy()]
     np.testing.assert_allclose(deltas[0], np.stack(expected), rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_the_parallel_form_equals_the_recurrence(cell):
+    """The minimal cells' log-space scan (reference/scan.py) gives the recurrence's h_t, from a
+    carried h_0 of either sign, without a loop over time."""
+    layer = getattr(reference, cell)
+    rng = np.random.default_rng(4)
+    p = layer.init(3, 5, rng, scale=1.0)
+    xs, h0 = rng.normal(size=(60, 3)), rng.normal(size=5)
+    hs, _ = layer.forward(p, xs, h0)
+    np.testing.assert_allclose(layer.parallel(p, xs, h0), hs, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(layer.parallel(p, xs), layer.forward(p, xs)[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_the_gradient_through_time_is_a_product_of_gates(cell):
+    """No V: δ_{t-1} gets δ_t times the gate (1 − z_t or f'_t) elementwise, so with a loss
+    only at the last step, δ_t is exactly the product of those gates."""
+    ref = reference.random_model(cell, vocab=6, D=3, H=4, num_layers=1, seed=2)
+    ids = np.array([1, 4, 2, 5, 3, 0, 1])
+    targets = np.full(7, -1)
+    targets[-1] = 2
+    _, deltas = ref.backward(ids, targets)
+    c = ref.caches[0]
+    keep = 1 - c["z"] if cell == "mingru" else c["f"] / (c["f"] + c["i"])
+    for t in range(6):
+        np.testing.assert_allclose(deltas[0, t], deltas[0, -1] * np.prod(keep[t + 1:], 0),
+                                   rtol=1e-12)
+
+
+def test_check_functions_catch_a_wrong_backward(monkeypatch):
+    """reference.check (what a student runs on a new cell) passes the shipped cells and fails
+    a backward pass with one wrong term."""
+    assert max(reference.check.finite_differences("mingru").values()) < 1e-6
+    assert max(reference.check.against_torch("minlstm").values()) < 1e-9
+    right = reference.mingru.g_prime
+    monkeypatch.setattr(reference.mingru, "g_prime", lambda a: 0.5 * right(a))
+    errors = reference.check.finite_differences("mingru")
+    assert errors["l1.U_h"] > 0.1 and errors["W"] < 1e-6  # the head is above the mistake

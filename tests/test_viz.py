@@ -23,7 +23,9 @@ from creative_rnn.viz.curves import plot_runs
 
 # --- activations ---------------------------------------------------------------------------
 @pytest.mark.parametrize("cell,keys", [("rnn", {"h"}), ("gru", {"h", "r", "z", "n"}),
-                                       ("lstm", {"h", "c", "tanh_c", "i", "f", "o", "g"})])
+                                       ("lstm", {"h", "c", "tanh_c", "i", "f", "o", "g"}),
+                                       ("mingru", {"h", "z", "h_tilde"}),
+                                       ("minlstm", {"h", "f", "i", "h_tilde"})])
 def test_collect_replays_the_torch_layers(cell, keys):
     torch.manual_seed(0)
     model = SequenceModel(ModelConfig(cell=cell, num_layers=2, hidden_size=6, embedding_size=4,
@@ -42,6 +44,12 @@ def test_collect_replays_the_torch_layers(cell, keys):
     if cell == "lstm":
         np.testing.assert_allclose(acts["c"][:, -1], state[1][:, 0].numpy(), atol=1e-6)
         np.testing.assert_allclose(acts["h"], acts["o"] * acts["tanh_c"], atol=1e-6)
+    if cell == "mingru":  # h_t = (1 − z_t) h_{t−1} + z_t h̃_t, from h_0 = 0
+        prev = np.concatenate([np.zeros((2, 1, 6)), acts["h"][:, :-1]], 1)
+        np.testing.assert_allclose(acts["h"], (1 - acts["z"]) * prev + acts["z"] *
+                                   acts["h_tilde"], atol=1e-6)
+    assert activations.keys_for(cell)[0] in ("h", "tanh_c") and set(
+        activations.keys_for(cell)) == keys
     for gate in keys & {"i", "f", "o", "r", "z"}:
         assert acts[gate].min() >= 0.0 and acts[gate].max() <= 1.0
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ConfigError, SamplingError
 
-CELLS = ("rnn", "gru", "lstm")
+CELLS = ("rnn", "gru", "lstm", "mingru", "minlstm")
 
 # Upper bounds of the numbers a config may hold. Far beyond any sensible run; they are here so
 # that a typo (hidden_size=10**9, lr=1e30) is one clear line and not an out-of-memory crash or

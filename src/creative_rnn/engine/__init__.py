@@ -1,5 +1,6 @@
-"""The fast step engine: a ``SequenceModel`` (rnn, gru or lstm; any number of layers) run one
-token at a time on the CPU by compiled code (see ``kernels.py`` for why Numba).
+"""The fast step engine: a ``SequenceModel`` (rnn, gru, lstm, mingru or minlstm; any number of
+layers) run one token at a time on the CPU by compiled code (see ``kernels.py`` for why Numba).
+Other registered cells (models/cells.py) are refused with ``EngineUnsupported``.
 
 * ``StepEngine.from_model(model)`` reads the weights once (a snapshot: later changes to the
   model are not seen); it raises ``EngineUnsupported`` for a model it cannot run, and
@@ -29,8 +30,11 @@ from ..errors import SamplingError
 from . import threads as _threads
 
 State = tuple[np.ndarray, np.ndarray]
-_CELLS = {"rnn": 0, "gru": 1, "lstm": 2}
-_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+_CELLS = {"rnn": 0, "gru": 1, "lstm": 2, "mingru": 3, "minlstm": 4}
+_GATES = {"rnn": 1, "gru": 3, "lstm": 4, "mingru": 2, "minlstm": 3}
+# the minimal cells (models/minimal.py): per layer U_k, b_k for these k, in this row order,
+# read by name from the state dict (``rnn.layers.{n}.U_k``); no weights on h_{t-1}
+_INPUT_ONLY = {"mingru": ("z", "h"), "minlstm": ("f", "i", "h")}
 
 
 class EngineUnsupported(SamplingError):
@@ -53,7 +57,7 @@ class StepEngine:
         self.cell, self.vocab_size = cell, vocab_size
         self._k = _kernels()
         self._w = (table, U, V, bi, bh, W, c)
-        self.num_layers, self.hidden_size = V.shape[0], V.shape[2]
+        self.num_layers, self.hidden_size = V.shape[0], V.shape[2]  # V may have no rows
         self.output_size = W.shape[0]
         # weights read per token: V, the upper layers' U and the head (layer 1's U is a table)
         per_token = V.nbytes + (U.nbytes if V.shape[0] > 1 else 0) + W.nbytes
@@ -65,9 +69,16 @@ class StepEngine:
         ``threads``: cores per step; None lets ``threads.choose`` pick by the weights' size."""
         rnn = getattr(model, "rnn", None)
         cell = {torch.nn.LSTM: "lstm", torch.nn.GRU: "gru", torch.nn.RNN: "rnn"}.get(type(rnn))
+        if cell is None and getattr(rnn, "cell", None) in _INPUT_ONLY:
+            cell = rnn.cell
         if cell is None or not hasattr(model, "embedding") or not hasattr(model, "head"):
-            raise EngineUnsupported(f"the fast engine runs embedding -> rnn/gru/lstm -> head "
-                                    f"models, not {type(model).__name__}; use --engine torch")
+            what = (f"cell {rnn.cell!r}" if isinstance(getattr(rnn, "cell", None), str)
+                    else type(model).__name__)
+            raise EngineUnsupported(f"the fast engine runs embedding -> "
+                                    f"{'/'.join(_CELLS)} -> head models, not {what}; "
+                                    "use --engine torch")
+        if cell in _INPUT_ONLY:
+            return cls._input_only(model, cell, threads)
         if (rnn.bidirectional or not rnn.batch_first or not rnn.bias
                 or getattr(rnn, "proj_size", 0) or getattr(rnn, "nonlinearity", "tanh") != "tanh"):
             raise EngineUnsupported("the fast engine runs one-directional tanh layers with "
@@ -82,6 +93,35 @@ class StepEngine:
         V = np.stack([f32(sd[f"rnn.weight_hh_l{n}"]) for n in range(L)])
         bi = np.stack([f32(sd[f"rnn.bias_ih_l{n}"]) for n in range(L)])
         bh = np.stack([f32(sd[f"rnn.bias_hh_l{n}"]) for n in range(L)])
+        return cls(cell, table, U, V, bi, bh, f32(sd["head.weight"]), f32(sd["head.bias"]),
+                   vocab_size=table.shape[0], threads=threads)
+
+    @classmethod
+    def _input_only(cls, model: torch.nn.Module, cell: str, threads: int | None
+                    ) -> StepEngine:
+        """mingru / minlstm: every gate reads x_t only, so layer 1's whole pre-activation
+        is a table row per id, and V is empty (no recurrent product)."""
+        sd = {k: v.detach().to("cpu", torch.float64) for k, v in model.state_dict().items()}
+        L, H = model.rnn.num_layers, model.rnn.hidden_size
+        names = [f"rnn.layers.{n}.{w}_{k}" for n in range(L) for k in _INPUT_ONLY[cell]
+                 for w in ("U", "b")]
+        layer_keys = {k for k in sd if k.startswith("rnn.")}
+        if layer_keys != set(names):
+            raise EngineUnsupported(f"this {cell} model's weights are not the ones the fast "
+                                    "engine reads; use --engine torch")
+        f32 = lambda t: np.ascontiguousarray(t.numpy(), dtype=np.float32)  # noqa: E731
+
+        def stacked(w: str, n: int) -> torch.Tensor:  # U_k or b_k of layer n, gate rows stacked
+            return torch.cat([sd[f"rnn.layers.{n}.{w}_{k}"] for k in _INPUT_ONLY[cell]])
+
+        # layer 1 per id: U_1 E[id] + b_1, its whole pre-activation (float64, rounded once)
+        table = f32(sd["embedding.weight"] @ stacked("U", 0).T + stacked("b", 0))
+        G = _GATES[cell] * H
+        U = np.stack([f32(stacked("U", n)) for n in range(1, L)]) if L > 1 \
+            else np.zeros((1, G, H), np.float32)  # unused, keeps one type
+        V = np.zeros((L, 0, H), np.float32)  # no weights on h_{t-1}
+        bi = np.stack([f32(stacked("b", n)) for n in range(L)])
+        bh = np.zeros((L, G), np.float32)
         return cls(cell, table, U, V, bi, bh, f32(sd["head.weight"]), f32(sd["head.bias"]),
                    vocab_size=table.shape[0], threads=threads)
 

@@ -1,5 +1,5 @@
-"""Numba kernels of the fast step engine: a fused RNN / GRU / LSTM step and a whole-loop
-sampler, float32, on one core or (``step_threads``) a few.
+"""Numba kernels of the fast step engine: a fused RNN / GRU / LSTM / minGRU / minLSTM step and
+a whole-loop sampler, float32, on one core or (``step_threads``) a few.
 
 Why Numba: the eager PyTorch step spends almost all of its ~0.3 ms in Python and operator
 dispatch (a 2 x 128 LSTM step is ~0.2 M multiply-adds, a few microseconds of arithmetic).
@@ -12,12 +12,14 @@ checks for one (``threads.py``) and otherwise steps on one core.
 
 Layout (the lecture's names: U input weights, V recurrent weights, W head, c head bias):
 * ``table`` (vocab, G*H): layer 1's input projection per id, U_1 E[id] + b_ih, so layer 1's
-  input matrix product is one row lookup; G = 1 (rnn), 3 (gru), 4 (lstm), torch's gate order.
+  input matrix product is one row lookup; G = 1 (rnn), 3 (gru), 4 (lstm), torch's gate order;
+  2 (mingru: z, h̃) and 3 (minlstm: f, i, h̃), whose gates read x_t only.
 * ``U`` (max(L-1, 1), G*H, H), ``V`` (L, G*H, H), ``W`` (out, H): the input, recurrent and
   head weights of the upper layers in torch's own layout (row k of a product is a dot of
   contiguous rows; see ``_matmul_acc``).
 * ``bi``, ``bh`` (L, G*H): b_ih and b_hh kept apart because the GRU's candidate needs
-  r * (V_n h + b_hn); ``c`` (out,) the head bias.
+  r * (V_n h + b_hn); ``c`` (out,) the head bias. The minimal cells have no V: it has no
+  rows, (L, 0, H), and bh is zero.
 State ``h``, ``cs`` (L, n, H) is updated in place (``cs`` is the LSTM cell; unused otherwise).
 """
 
@@ -28,7 +30,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-RNN, GRU, LSTM = 0, 1, 2
+RNN, GRU, LSTM, MINGRU, MINLSTM = 0, 1, 2, 3, 4
 # products may be fused into FMAs; nothing else is relaxed (sampling relies on -inf)
 _FM = {"contract"}
 # the sums of a matrix product may be reordered too, so they vectorise (differences ~1e-7)
@@ -82,6 +84,12 @@ def _tanh(a):
     return t if a >= 0 else -t
 
 
+@njit(cache=True)
+def _g(a):
+    """minGRU/minLSTM's candidate activation: a + 1/2 for a >= 0, sigmoid(a) below."""
+    return a + np.float32(0.5) if a >= 0 else _sigmoid(a)
+
+
 @njit(cache=True, fastmath=_FM)
 def _cell(cell, gi, gh, h, cs, h_new, k_start, k_stop):
     """The update of units k_start <= k < k_stop from their pre-activations gi (input side,
@@ -103,6 +111,13 @@ def _cell(cell, gi, gh, h, cs, h_new, k_start, k_stop):
                 z = _sigmoid(a[H + k] + b[H + k])
                 m = _tanh(a[2 * H + k] + rg * b[2 * H + k])
                 h_new[r, k] = (np.float32(1.0) - z) * m + z * h[r, k]
+            elif cell == MINGRU:  # h = (1 - z) h + z g(a_h); every gate from x_t alone
+                z = _sigmoid(a[k])
+                h_new[r, k] = (np.float32(1.0) - z) * h[r, k] + z * _g(a[H + k])
+            elif cell == MINLSTM:  # h = (f h + i g(a_h)) / (f + i)
+                f = _sigmoid(a[k])
+                i = _sigmoid(a[H + k])
+                h_new[r, k] = (f * h[r, k] + i * _g(a[2 * H + k])) / (f + i)
             else:
                 h_new[r, k] = _tanh(a[k] + b[k])
 
@@ -130,18 +145,17 @@ def step(cell, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh):
     """One step of n streams: ids (n,) -> logits (n, out); h, cs (L, n, H) in place.
     gi, gh (n, G*H) are scratch."""
     L, n, H = h.shape
-    K = V.shape[1]
+    K = bi.shape[1]
     for layer in range(L):
         _start_layer(layer, ids, h, table, bi, bh, gi, gh)
         if layer > 0:
             _matmul_acc(gi, h[layer - 1], U[layer - 1], 0, K)
-        _matmul_acc(gh, h[layer], V[layer], 0, K)
+        _matmul_acc(gh, h[layer], V[layer], 0, V.shape[1])  # V has no rows: no product
         _cell(cell, gi, gh, h[layer], cs[layer], h[layer], 0, H)
     _head(h[L - 1], W, c, logits)
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh,
+def _step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh,
                  h_new):
     """``step`` with each layer's hidden units shared among ``threads`` threads: a thread
     takes the G gate rows of its units in U and V (rows g*H + k) and updates those units,
@@ -150,7 +164,8 @@ def step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits, g
     cache (threads.py). h_new (n, H) is scratch: the threads read the old h while they
     write the new one. The caller sets Numba's thread count to ``threads``."""
     L, n, H = h.shape
-    G = V.shape[1] // H
+    G = bi.shape[1] // H
+    recurrent = V.shape[1] > 0  # the minimal cells have no V
     per = -(-H // threads)
     for layer in range(L):
         _start_layer(layer, ids, h, table, bi, bh, gi, gh)
@@ -159,10 +174,20 @@ def step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits, g
             for g in range(G):
                 if layer > 0:
                     _matmul_acc(gi, h[layer - 1], U[layer - 1], g * H + k0, g * H + k1)
-                _matmul_acc(gh, h[layer], V[layer], g * H + k0, g * H + k1)
+                if recurrent:
+                    _matmul_acc(gh, h[layer], V[layer], g * H + k0, g * H + k1)
             _cell(cell, gi, gh, h[layer], cs[layer], h_new, k0, k1)
         h[layer] = h_new
     _head(h[L - 1], W, c, logits)
+
+
+step_threads = njit(cache=True, parallel=True, fastmath=_FM)(_step_threads)
+# ``generate`` calls its own, uncached copy. Numba 0.68 writes a broken ``generate`` to the
+# cache when it compiles it in a process that loaded ``step_threads`` (a parallel function)
+# from the cache: every later process that loads it segfaults (a process that ran only the
+# single step, e.g. ``perform``, then one that sampled, then any). Compiled with ``generate``,
+# the copy is part of generate's own cached code, and nothing of it is compiled again.
+_step_threads_for_generate = njit(parallel=True, fastmath=_FM)(_step_threads)
 
 
 # --- sampling inside compiled code --------------------------------------------------------
@@ -247,8 +272,8 @@ def generate(cell, threads, n_tokens, h, cs, table, U, V, bi, bh, W, c, banned, 
             return t + 1
         if t < n_tokens - 1 or step_last:
             if threads > 1:
-                step_threads(cell, threads, ids, h, cs, table, U, V, bi, bh, W, c, logits,
-                             gi, gh, h_new)
+                _step_threads_for_generate(cell, threads, ids, h, cs, table, U, V, bi, bh,
+                                           W, c, logits, gi, gh, h_new)
             else:
                 step(cell, ids, h, cs, table, U, V, bi, bh, W, c, logits, gi, gh)
     return n_tokens

@@ -1,12 +1,15 @@
-"""SequenceModel: embedding -> stacked RNN / GRU / LSTM -> linear head.
+"""SequenceModel: embedding -> stacked RNN / GRU / LSTM (or a registered cell) -> linear head.
 
 With ``cell="rnn"`` each layer computes the lecture's recurrence
     h_t = tanh(U x_t + V h_{t-1} + b)        (torch: weight_ih = U, weight_hh = V, b = b_ih + b_hh)
 and the head computes the logits of
     y_hat_t = softmax(c + W h_t)             (head.weight = W, head.bias = c)
-GRU and LSTM replace the recurrence by gated ones. The LSTM's state is a pair (h, c); this
-module is the only place that knows it: everything else treats state as an opaque value
-passed to ``forward`` and through ``detach_state`` / ``state_tensors``.
+GRU and LSTM replace the recurrence by gated ones; they run on torch's nn.GRU / nn.LSTM.
+Any other cell (mingru, minlstm, your own: ``cells.py``) is a registered ``Cell``, stacked
+by ``cells.CellStack`` as ``self.rnn``. The LSTM's state is a pair (h, c) (a registered cell
+names its parts in ``Cell.state``); this module is the only place that knows it: everything
+else treats state as an opaque value passed to ``forward`` and through ``detach_state`` /
+``state_tensors``.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..errors import ConfigError
+from . import cells, minimal  # noqa: F401  (minimal registers mingru and minlstm)
 from .dropout import FastDropout, fast_dropout
 
-State = Any  # Tensor (rnn, gru) or tuple (h, c) (lstm), each (num_layers, batch, hidden)
+State = Any  # Tensor (rnn, gru, one-part cells) or tuple (lstm: (h, c); a registered cell's
+# Cell.state parts), each (num_layers, batch, hidden)
 
 
 class SequenceModel(nn.Module):
@@ -31,14 +37,20 @@ class SequenceModel(nn.Module):
         self.config = config
         self.output_size = config.output_size or config.vocab_size
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        rnn_cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[config.cell]
-        self.rnn = rnn_cls(
-            config.embedding_size,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            batch_first=True,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-        )
+        dropout = config.dropout if config.num_layers > 1 else 0.0
+        if config.cell in cells.BUILT_IN:
+            rnn_cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[config.cell]
+            self.rnn = rnn_cls(config.embedding_size, config.hidden_size,
+                               num_layers=config.num_layers, batch_first=True, dropout=dropout)
+            self.parts = ("h", "c") if config.cell == "lstm" else ("h",)
+        else:
+            cell = cells.get(config.cell)
+            if config.weight_drop > 0 and not cell.recurrent:
+                raise ConfigError(f"weight_drop masks the weights on h_(t-1), and cell="
+                                  f"{config.cell} has none; set weight_drop=0")
+            self.rnn = cells.CellStack(cell, config.embedding_size, config.hidden_size,
+                                       config.num_layers, dropout)
+            self.parts = cell.state
         self.drop = FastDropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, self.output_size)
         self.reset_parameters()
@@ -52,7 +64,7 @@ class SequenceModel(nn.Module):
         400 steps), and orthogonal recurrent weights or a small embedding were slower too,
         so the text presets use 0 and nothing else is changed."""
         if self.config.cell != "lstm":
-            return
+            return  # a registered cell initialises itself (Cell.reset_parameters)
         H = self.config.hidden_size
         for layer in range(self.config.num_layers):
             b_ih = getattr(self.rnn, f"bias_ih_l{layer}").data
@@ -65,7 +77,7 @@ class SequenceModel(nn.Module):
         device = device or self.head.weight.device
         shape = (self.config.num_layers, batch_size, self.config.hidden_size)
         h = torch.zeros(shape, device=device, dtype=self.head.weight.dtype)
-        return (h, torch.zeros_like(h)) if self.config.cell == "lstm" else h
+        return (h, *(torch.zeros_like(h) for _ in self.parts[1:])) if len(self.parts) > 1 else h
 
     @staticmethod
     def detach_state(state: State) -> State:
@@ -75,19 +87,19 @@ class SequenceModel(nn.Module):
         return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
     def state_tensors(self, state: State) -> dict[str, torch.Tensor]:
-        """State as named tensors, for checkpoints."""
-        if self.config.cell == "lstm":
-            return {"h": state[0], "c": state[1]}
+        """State as named tensors, for checkpoints ("h", and "c" for the LSTM)."""
+        if len(self.parts) > 1:
+            return dict(zip(self.parts, state))
         return {"h": state}
 
     def state_from_tensors(self, tensors: dict[str, torch.Tensor]) -> State:
-        if self.config.cell == "lstm":
-            return (tensors["h"], tensors["c"])
+        if len(self.parts) > 1:
+            return tuple(tensors[p] for p in self.parts)
         return tensors["h"]
 
     def hidden(self, state: State) -> torch.Tensor:
         """The h part of a state, (num_layers, batch, hidden)."""
-        return state[0] if self.config.cell == "lstm" else state
+        return state[0] if len(self.parts) > 1 else state
 
     @staticmethod
     def select_state(state: State, index: torch.Tensor) -> State:
@@ -100,12 +112,20 @@ class SequenceModel(nn.Module):
     def forward(self, x: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
         """x: (batch, time) ids -> logits (batch, time, output_size), new state."""
         emb = self.embedding(x)
-        if self.training and (self.config.weight_drop > 0
+        if isinstance(self.rnn, cells.CellStack):
+            out, state = self.rnn(emb, state, self.config.weight_drop)
+        elif self.training and (self.config.weight_drop > 0
                               or self.rnn.dropout > 0 and x.device.type == "cpu"):
             out, state = self._layer_by_layer(emb, state)
         else:
             out, state = self.rnn(emb, state)
         return self.head(self.drop(out)), state
+
+    def step(self, ids: torch.Tensor, state: State = None) -> tuple[torch.Tensor, State]:
+        """One token per row, the recurrence's step form (what sampling does after the
+        prime): ids (batch,) -> logits (batch, output_size), new state."""
+        logits, state = self(ids.unsqueeze(1), state)
+        return logits[:, 0], state
 
     _STEP = {"rnn": torch.rnn_tanh, "gru": torch.gru, "lstm": torch.lstm}
 

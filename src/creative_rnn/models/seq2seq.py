@@ -21,9 +21,19 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..config import ModelConfig
+from ..errors import ConfigError
 from .rnn import State
 
 _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+def _torch_cell(cell: str) -> type[nn.Module]:
+    """torch's layer for ``cell``. The encoders need torch's packed, bidirectional layers,
+    so registered cells (mingru, minlstm, your own) are for language models only."""
+    if cell not in _CELLS:
+        raise ConfigError(f"cell={cell} is for language models; classify and seq2seq runs use "
+                          f"one of {', '.join(_CELLS)}")
+    return _CELLS[cell]
 
 
 def _init_rnn(rnn: nn.Module, cell: str, H: int) -> None:
@@ -53,7 +63,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.config, self.D = config, 2 if bidirectional else 1
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size, padding_idx=0)
-        self.rnn = _CELLS[config.cell](
+        self.rnn = _torch_cell(config.cell)(
             config.embedding_size, config.hidden_size, num_layers=config.num_layers,
             batch_first=True, bidirectional=bidirectional,
             dropout=config.dropout if config.num_layers > 1 else 0.0)
@@ -107,7 +117,7 @@ class Seq2Seq(nn.Module):
         self.encoder = Encoder(config, bidirectional)
         self.bridge = nn.Linear(self.encoder.output_size, H)  # W_c, b_c
         self.embedding = nn.Embedding(config.vocab_size, E, padding_idx=0)
-        self.decoder = _CELLS[config.cell](E + H, H, num_layers=config.num_layers,
+        self.decoder = _torch_cell(config.cell)(E + H, H, num_layers=config.num_layers,
                                            batch_first=True,
                                            dropout=config.dropout if config.num_layers > 1 else 0)
         self.drop = nn.Dropout(config.dropout)

@@ -14,8 +14,10 @@ layer's BPTT from the top down; the bottom layer's ∂L/∂x_t lands in the rows
 
 ``from_torch`` reads a ``SequenceModel``'s weights into this form (torch's two recurrent
 biases summed into b, gates split by name); ``torch_grads`` maps gradients back to torch's
-parameter names so they can be compared with autograd. Dropout is an identity here: the
-reference is the model in eval mode.
+parameter names so they can be compared with autograd. A registered cell (mingru, minlstm,
+your own: models/cells.py) keeps its parameters' own names (``rnn.layers.0.U_z`` is
+``l0.U_z``) and its NumPy layer is ``CELLS[name]`` or the cell's ``reference``. Dropout is an
+identity here: the reference is the model in eval mode.
 """
 
 from __future__ import annotations
@@ -26,12 +28,26 @@ from pathlib import Path
 import numpy as np
 
 from ..codecs import Codec
+from ..errors import ConfigError
+from ..models import cells as registry
 from ..rundir import load_run
-from . import gru, lstm, rnn
+from . import gru, lstm, mingru, minlstm, rnn
 
-CELLS = {"rnn": rnn, "gru": gru, "lstm": lstm}
-# torch's row blocks of weight_ih / weight_hh / biases, in order
+CELLS = {"rnn": rnn, "gru": gru, "lstm": lstm, "mingru": mingru, "minlstm": minlstm}
+# torch's row blocks of weight_ih / weight_hh / biases, in order (its own layers only)
 TORCH_GATES = {"rnn": ("",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
+
+
+def layer_module(cell: str):
+    """The NumPy layer of a cell (``init``, ``forward``, ``backward``): one of ``CELLS``, or a
+    registered cell's ``reference``."""
+    if cell in CELLS:
+        return CELLS[cell]
+    ref = registry.get(cell).reference
+    if ref is None:
+        raise ConfigError(f"cell {cell!r} has no NumPy reference; give its Cell class a "
+                          "`reference` with init, forward and backward (examples/custom_cell.py)")
+    return ref
 
 
 @dataclass
@@ -61,7 +77,7 @@ class ReferenceModel:
         xs = self.E[np.asarray(ids, dtype=np.int64)]
         self.caches = []
         for layer in self.layers:
-            xs, cache = CELLS[self.cell].forward(layer, xs)
+            xs, cache = layer_module(self.cell).forward(layer, xs)
             self.caches.append(cache)
         self.hs_top = xs
         return xs @ self.W.T + self.c
@@ -90,7 +106,8 @@ class ReferenceModel:
         dhs = dlogits @ self.W
         deltas = np.zeros((len(self.layers), len(ids), self.hidden_size), dtype=self.W.dtype)
         for n in reversed(range(len(self.layers))):
-            g, dhs, _, deltas[n] = CELLS[self.cell].backward(self.layers[n], self.caches[n], dhs)
+            g, dhs, _, deltas[n] = layer_module(self.cell).backward(self.layers[n],
+                                                                    self.caches[n], dhs)
             grads.update({f"l{n}.{k}": v for k, v in g.items()})
         dE = np.zeros_like(self.E)
         np.add.at(dE, ids, dhs)  # a token seen twice collects both gradients
@@ -108,7 +125,7 @@ def random_model(cell: str, vocab: int, D: int, H: int, num_layers: int = 1,
                  seed: int = 0) -> ReferenceModel:
     """Small random float64 model for gradient checks."""
     rng = np.random.default_rng(seed)
-    layers = [CELLS[cell].init(D if n == 0 else H, H, rng) for n in range(num_layers)]
+    layers = [layer_module(cell).init(D if n == 0 else H, H, rng) for n in range(num_layers)]
     return ReferenceModel(cell, rng.normal(0, 0.5, (vocab, D)), layers,
                           rng.normal(0, 0.5, (vocab, H)), rng.normal(0, 0.1, vocab))
 
@@ -116,28 +133,40 @@ def random_model(cell: str, vocab: int, D: int, H: int, num_layers: int = 1,
 # --- torch <-> reference ------------------------------------------------------------------
 def from_torch(model, dtype=np.float64) -> ReferenceModel:
     """A ``SequenceModel``'s weights in the lecture's names (float64 by default)."""
-    cell, H = model.config.cell, model.config.hidden_size
+    cell, L = model.config.cell, model.config.num_layers
     sd = {k: v.detach().cpu().double().numpy().astype(dtype) for k, v in model.state_dict().items()}
-    layers = []
-    for n in range(model.config.num_layers):
-        w_ih, w_hh = sd[f"rnn.weight_ih_l{n}"], sd[f"rnn.weight_hh_l{n}"]
-        b_ih, b_hh = sd[f"rnn.bias_ih_l{n}"], sd[f"rnn.bias_hh_l{n}"]
-        layer = {}
-        for j, k in enumerate(TORCH_GATES[cell]):
-            rows, sfx = slice(j * H, (j + 1) * H), f"_{k}" if k else ""
-            layer[f"U{sfx}"], layer[f"V{sfx}"] = w_ih[rows].copy(), w_hh[rows].copy()
-            if cell == "gru" and k == "n":  # r multiplies the hidden-side bias: keep it apart
-                layer["b_n"], layer["bh_n"] = b_ih[rows].copy(), b_hh[rows].copy()
-            else:
-                layer[f"b{sfx}"] = b_ih[rows] + b_hh[rows]
-        layers.append(layer)
+    if cell in TORCH_GATES:
+        layers = [_torch_layer(sd, cell, n, model.config.hidden_size) for n in range(L)]
+    else:  # a registered cell: its parameters by their own names
+        layer_module(cell)  # refuse a cell without a NumPy form here, not at forward
+        layers = [{k[len(f"rnn.layers.{n}."):]: v for k, v in sd.items()
+                   if k.startswith(f"rnn.layers.{n}.")} for n in range(L)]
     return ReferenceModel(cell, sd["embedding.weight"], layers, sd["head.weight"], sd["head.bias"])
+
+
+def _torch_layer(sd: dict[str, np.ndarray], cell: str, n: int, H: int) -> dict[str, np.ndarray]:
+    """Layer n of torch's nn.RNN / GRU / LSTM: gates split by name, two biases summed."""
+    w_ih, w_hh = sd[f"rnn.weight_ih_l{n}"], sd[f"rnn.weight_hh_l{n}"]
+    b_ih, b_hh = sd[f"rnn.bias_ih_l{n}"], sd[f"rnn.bias_hh_l{n}"]
+    layer = {}
+    for j, k in enumerate(TORCH_GATES[cell]):
+        rows, sfx = slice(j * H, (j + 1) * H), f"_{k}" if k else ""
+        layer[f"U{sfx}"], layer[f"V{sfx}"] = w_ih[rows].copy(), w_hh[rows].copy()
+        if cell == "gru" and k == "n":  # r multiplies the hidden-side bias: keep it apart
+            layer["b_n"], layer["bh_n"] = b_ih[rows].copy(), b_hh[rows].copy()
+        else:
+            layer[f"b{sfx}"] = b_ih[rows] + b_hh[rows]
+    return layer
 
 
 def torch_grads(ref: ReferenceModel, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Reference gradients under torch's parameter names. A summed bias b = b_ih + b_hh has
     the same gradient for both halves."""
     out = {"embedding.weight": grads["E"], "head.weight": grads["W"], "head.bias": grads["c"]}
+    if ref.cell not in TORCH_GATES:
+        for n, layer in enumerate(ref.layers):
+            out.update({f"rnn.layers.{n}.{k}": grads[f"l{n}.{k}"] for k in layer})
+        return out
     for n in range(len(ref.layers)):
         gates = TORCH_GATES[ref.cell]
         sfx = [f"_{k}" if k else "" for k in gates]

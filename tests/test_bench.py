@@ -36,8 +36,7 @@ def test_quick_sampling_section_measures_engine_against_eager(tmp_path, capsys):
     assert main(["bench", "--quick", "--only", "sampling", "--device", "cpu",
                  "--json", str(out)]) == 0
     rows = json.loads(out.read_text())["rows"]
-    assert {r["measure"] for r in rows} >= {"sample 2x128 LSTM, engine loop, 1 stream",
-                                            "sample 2x256 LSTM, engine loop, 1 stream"}
+    assert "sample 2x128 LSTM, engine loop, 1 stream" in {r["measure"] for r in rows}
     for r in rows:
         assert r["baseline_value"] > 0 and r["value"] > 0
         assert r["ratio"] == pytest.approx(r["value"] / r["baseline_value"])

@@ -28,6 +28,7 @@ class Shape:
     batch: int = 32
     seq: int = 100
     dropout: float = 0.2
+    cell: str = "lstm"  # the pipeline's cell; the bare loop is always torch's nn.LSTM
 
 
 def bare_loop(ids: torch.Tensor, vocab: int, shape: Shape, steps: int, device: torch.device,
@@ -70,7 +71,7 @@ def pipeline(corpus: Path, shape: Shape, steps: int, device: torch.device, preci
              workdir: Path) -> float:
     """Tokens/s of creative-rnn's own trainer, read from its metrics.jsonl (first logged
     step to last, so start-up is excluded but logging, clipping and a checkpoint count)."""
-    train(corpus=[str(corpus)], out=workdir, preset="small", cell="lstm",
+    train(corpus=[str(corpus)], out=workdir, preset="small", cell=shape.cell,
           num_layers=shape.layers, hidden_size=shape.hidden, embedding_size=shape.embedding,
           dropout=shape.dropout, weight_drop=0.0, ema=0.0,  # as the bare loop: none
           batch_size=shape.batch, seq_len=shape.seq, max_steps=steps + 10, log_every=10,

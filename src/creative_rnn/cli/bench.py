@@ -19,12 +19,13 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Callable]:
     b.add_argument("--json", default="creative-rnn-bench.json", metavar="PATH",
                    help="where the rows are written (default: %(default)s)")
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    b.add_argument("--quick", action="store_true", help="fewer steps: a rough table in a minute")
+    b.add_argument("--quick", action="store_true",
+                   help="fewer steps, sizes and rounds: a rough table in about a minute")
     b.add_argument("--only", action="append", default=[], metavar="SECTION",
                    help="run only these sections (training, sampling, corpus, distributed, "
                         "quality); repeatable")
     b.add_argument("--corpus-mb", type=int, default=1024,
-                   help="size of the generated text corpus (default: %(default)s; --quick: 128)")
+                   help="size of the generated text corpus (default: %(default)s; --quick: 16)")
     b.add_argument("--quality", action="store_true",
                    help="also the time-to-quality race on tiny-shakespeare (10 minutes on a "
                         "CPU, 3 on a GPU, twice: ours and the plain script)")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -43,3 +44,27 @@ def autocast_for(device: torch.device, precision: str):
     if precision == "bf16" or (precision == "auto" and fast):
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return nullcontext()
+
+
+SMALL_STEP_ROWS = 16  # one-token steps of up to this many rows run on one thread (below)
+
+
+@contextmanager
+def small_step_threads(device: torch.device, rows: int) -> Iterator[None]:
+    """One torch thread for a one-token step of a few rows on the CPU, restored after.
+
+    Such a step is a few small matrix-vector products: a second OpenMP thread saves nothing
+    and its fork and join wait on a core that anything else may hold (another process, the
+    compiled engine's own threads). On a 2-core machine with one other busy process, a
+    one-stream 2x128 LSTM stepped 231 tokens/s on two threads and 1,138 on one
+    (benchmarks/sampling_overhead.py measures it quietly). Set per step, not for a whole
+    loop: a thread started meanwhile (the studio's training) inherits torch's setting."""
+    before = torch.get_num_threads()
+    if device.type != "cpu" or rows > SMALL_STEP_ROWS or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,103 @@
+"""A preset that fits the machine (training/fit.py): with a time budget on the CPU, `small`
+takes the widest width whose measured step leaves enough steps in the budget."""
+
+import json
+import math
+
+import pytest
+import torch
+
+import creative_rnn as cr
+from creative_rnn.config import resolve
+from creative_rnn.training import fit as fitting
+
+CPU = torch.device("cpu")
+
+
+def timer_for(ms_per_width):
+    """A stand-in for step_seconds: a machine whose step at each width takes these ms."""
+    calls = []
+
+    def timer(model_cfg, train_cfg, device):
+        calls.append(model_cfg.hidden_size)
+        return ms_per_width[model_cfg.hidden_size] / 1e3
+
+    return timer, calls
+
+
+def small(minutes=10.0, **overrides):
+    return resolve("small", None, {"max_minutes": minutes, **overrides})
+
+
+@pytest.mark.parametrize("ms, want, timed", [
+    # as fast as the machine the preset was tuned on: the tuned width, timed once
+    ({384: 150, 320: 120, 256: 90, 192: 60}, 384, [384]),
+    # twice as slow (an AVX2 laptop in fp32): 300 ms leaves 2,000 steps, 256 leaves 3,333
+    ({384: 300, 320: 240, 256: 180, 192: 120}, 256, [384, 320, 256]),
+    # nothing fits: the narrowest
+    ({384: 900, 320: 800, 256: 700, 192: 600}, 192, [384, 320, 256, 192]),
+])
+def test_the_widest_width_with_enough_steps_in_the_budget(ms, want, timed):
+    model_cfg, train_cfg = small()
+    timer, calls = timer_for(ms)
+    lines = []
+    chosen = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
+                         timer=timer)
+    assert chosen.hidden_size == want and calls == timed
+    steps = train_cfg.max_minutes * 60 / (ms[want] / 1e3)
+    assert steps >= fitting.MIN_STEPS or want == fitting.LADDER["small"][-1]
+    assert bool(lines) == (want != 384)  # a changed width is said, with the measurements
+    assert all(f"{w}: {ms[w]} ms" in lines[0] for w in timed) if lines else True
+    # everything else of the preset stays
+    assert {k: v for k, v in vars(chosen).items() if k != "hidden_size"} == \
+        {k: v for k, v in vars(model_cfg).items() if k != "hidden_size"}
+
+
+def test_a_longer_budget_keeps_the_tuned_width_on_a_slow_machine():
+    timer, _ = timer_for({384: 300, 320: 240, 256: 180, 192: 120})
+    chosen = fitting.fit("small", *small(minutes=60), CPU, set(), timer=timer)
+    assert chosen.hidden_size == 384  # 60 min at 300 ms is 12,000 steps
+
+
+@pytest.mark.parametrize("case", ["pinned", "no budget", "gpu", "tiny preset", "no preset"])
+def test_what_is_never_fitted(case):
+    preset, device, pinned = "small", CPU, set()
+    model_cfg, train_cfg = small(minutes=0.0 if case == "no budget" else 10.0)
+    if case == "pinned":
+        pinned = {"hidden_size"}
+    elif case == "gpu":
+        device = torch.device("cuda")
+    elif case == "tiny preset":
+        preset = "tiny"
+    elif case == "no preset":
+        preset = None
+    timer, calls = timer_for({384: 900, 320: 900, 256: 900, 192: 900})
+    assert fitting.fit(preset, model_cfg, train_cfg, device, pinned, timer=timer) is model_cfg
+    assert calls == []
+
+
+def test_step_seconds_times_a_real_training_step():
+    model_cfg, train_cfg = resolve("tiny", None, {"batch_size": 4, "seq_len": 16})
+    seconds = fitting.step_seconds(model_cfg, train_cfg, CPU, steps=2, warmup=1)
+    assert math.isfinite(seconds) and 0 < seconds < 60
+
+
+def test_a_short_budget_trains_the_width_it_measured_and_the_run_reads_back(tmp_path,
+                                                                              startrek):
+    # 0.05 minutes holds far fewer than MIN_STEPS steps of any width: the narrowest, really
+    # measured, is what trains and what config.json and the weights say
+    out = tmp_path / "fitted"
+    cr.train(corpus=[str(startrek)], out=out, preset="small", max_minutes=0.05,
+             embedding_size=16, batch_size=4, seq_len=16, eval_every=10**6,
+             eval_max_tokens=200, progress_bar=False)
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["hidden_size"] == fitting.LADDER["small"][-1]
+    gen = cr.load(out)
+    assert gen.model.config.hidden_size == fitting.LADDER["small"][-1]
+    assert len(gen.generate(prime="The", length=10, seed=0)[0]) == 13
+    # the same budget with the width pinned keeps it
+    pinned = tmp_path / "pinned"
+    cr.train(corpus=[str(startrek)], out=pinned, preset="small", max_minutes=0.02,
+             hidden_size=384, embedding_size=16, batch_size=4, seq_len=16,
+             eval_every=10**6, eval_max_tokens=200, progress_bar=False)
+    assert json.loads((pinned / "config.json").read_text())["model"]["hidden_size"] == 384

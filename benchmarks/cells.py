@@ -6,7 +6,8 @@ whole window, then the recurrence: on the CPU step by step, elsewhere the log-sp
 scan) at the same size and batch, in the precision training would use (``--precision auto``:
 bf16 autocast on a CPU with native bf16, else fp32). The cells are measured in turns, round
 after round, so a disturbance from other processes falls on all of them; each figure is the
-best round. Prints ms per step and the speed relative to the LSTM.
+best step (training/fit.py's ``step_seconds``, the timing the preset fitting uses). Prints
+ms per step and the speed relative to the LSTM.
 
     python benchmarks/cells.py [--hidden 256] [--layers 2] [--batch 32] [--seq 100]
                                [--precision auto|fp32|bf16] [--scan auto|loop|log]
@@ -15,40 +16,16 @@ best round. Prints ms per step and the speed relative to the LSTM.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
-import torch.nn.functional as F
 
 from creative_rnn.bench.common import machine
-from creative_rnn.config import ModelConfig
+from creative_rnn.config import resolve
 from creative_rnn.core.device import autocast_for
-from creative_rnn.models import SequenceModel, minimal
+from creative_rnn.models import minimal
+from creative_rnn.training.fit import step_seconds
 
 CELLS = ("lstm", "mingru", "minlstm")
-
-
-def make_step(cell: str, args: argparse.Namespace, V: int = 65):
-    torch.manual_seed(0)
-    model = SequenceModel(ModelConfig(cell=cell, num_layers=args.layers,
-                                      hidden_size=args.hidden, embedding_size=64,
-                                      dropout=args.dropout, vocab_size=V)).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
-    x, y = torch.randint(0, V, (args.batch, args.seq)), torch.randint(0, V, (args.batch, args.seq))
-    state = [None]
-    autocast = autocast_for(torch.device("cpu"), args.precision)
-
-    def step() -> None:
-        with autocast:
-            logits, s = model(x, state[0])
-        loss = F.cross_entropy(logits.float().reshape(-1, V), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        state[0] = model.detach_state(s)  # truncated BPTT: the next window starts from here
-
-    return step
 
 
 def main() -> None:
@@ -65,22 +42,22 @@ def main() -> None:
                    help="the minimal cells' window: models.minimal.SCAN")
     args = p.parse_args()
     minimal.SCAN = args.scan
-    bf16 = isinstance(autocast_for(torch.device("cpu"), args.precision), torch.autocast)
+    cpu = torch.device("cpu")
+    bf16 = isinstance(autocast_for(cpu, args.precision), torch.autocast)
     print(f"machine: {machine()}; device: cpu ({torch.get_num_threads()} threads); "
           f"precision {args.precision} ({'bf16 autocast' if bf16 else 'fp32'}); "
           f"scan {args.scan}")
-    steps = {cell: make_step(cell, args) for cell in CELLS}
-    for step in steps.values():
-        step()  # warm-up: allocations, first-call dispatch
+    configs = {cell: resolve(None, None, dict(
+        cell=cell, num_layers=args.layers, hidden_size=args.hidden, embedding_size=64,
+        dropout=args.dropout, batch_size=args.batch, seq_len=args.seq,
+        precision=args.precision)) for cell in CELLS}
     best = dict.fromkeys(CELLS, float("inf"))
-    for _ in range(args.rounds):
-        for cell, step in steps.items():
-            t0 = time.perf_counter()
-            for _ in range(args.steps):
-                step()
-            best[cell] = min(best[cell], (time.perf_counter() - t0) / args.steps)
+    for _ in range(args.rounds):  # in turns, so a disturbance falls on every cell
+        for cell, (model_cfg, train_cfg) in configs.items():
+            best[cell] = min(best[cell], step_seconds(model_cfg, train_cfg, cpu,
+                                                      steps=args.steps, warmup=1))
     print(f"training step, {args.layers}x{args.hidden}, batch {args.batch} x {args.seq}, "
-          f"dropout {args.dropout} (best of {args.rounds} rounds of {args.steps}):")
+          f"dropout {args.dropout} (best step of {args.rounds} rounds of {args.steps}):")
     for cell in CELLS:
         print(f"  {cell:8s} {best[cell] * 1e3:8.1f} ms   {best['lstm'] / best[cell]:.2f}x "
               "the lstm's steps per second")

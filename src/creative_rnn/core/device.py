@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import torch
 
@@ -49,22 +48,28 @@ def autocast_for(device: torch.device, precision: str):
 SMALL_STEP_ROWS = 16  # one-token steps of up to this many rows run on one thread (below)
 
 
-@contextmanager
-def small_step_threads(device: torch.device, rows: int) -> Iterator[None]:
+class small_step_threads:  # noqa: N801 (used as a function: ``with small_step_threads(...)``)
     """One torch thread for a one-token step of a few rows on the CPU, restored after.
 
     Such a step is a few small matrix-vector products: a second OpenMP thread saves nothing
     and its fork and join wait on a core that anything else may hold (another process, the
     compiled engine's own threads). On a 2-core machine with one other busy process, a
-    one-stream 2x128 LSTM stepped 231 tokens/s on two threads and 1,138 on one
-    (benchmarks/sampling_overhead.py measures it quietly). Set per step, not for a whole
-    loop: a thread started meanwhile (the studio's training) inherits torch's setting."""
-    before = torch.get_num_threads()
-    if device.type != "cpu" or rows > SMALL_STEP_ROWS or before == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    one-stream 2x128 LSTM stepped 231 tokens/s on two threads and 1,138 on one; on a quiet
+    one, after the compiled engine had sampled, a bare two-thread loop fell to half its speed
+    (benchmarks/sampling_overhead.py). Set per step, not for a whole loop: a thread started
+    meanwhile (the studio's training) inherits torch's setting. A class, not a generator
+    function: it runs at every token."""
+
+    __slots__ = ("before", "active")
+
+    def __init__(self, device: torch.device, rows: int):
+        self.before = torch.get_num_threads()
+        self.active = device.type == "cpu" and rows <= SMALL_STEP_ROWS and self.before > 1
+
+    def __enter__(self) -> None:
+        if self.active:
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            torch.set_num_threads(self.before)

@@ -21,6 +21,8 @@ LogitsProcessor = Callable[[torch.Tensor, list[list[int]]], torch.Tensor]
 def temperature(t: float) -> LogitsProcessor:
     if not _is_real(t) or t <= 0:
         raise SamplingError(f"temperature must be a finite number > 0, got {t!r}")
+    if t == 1.0:  # the common default: no division per token
+        return lambda logits, _: logits
     return lambda logits, _: logits / t
 
 
@@ -55,9 +57,33 @@ def top_p(p: float) -> LogitsProcessor:
 
 def forbid(ids: Sequence[int]) -> LogitsProcessor:
     ids = list(ids)
+    index: dict[torch.device, torch.Tensor] = {}  # the ids as a tensor, made once per device
+
     def apply(logits: torch.Tensor, _) -> torch.Tensor:
+        if not ids:
+            return logits
+        if logits.device not in index:
+            index[logits.device] = torch.tensor(ids, dtype=torch.long, device=logits.device)
+        # one operation, no copy of a Python list into a tensor at every token
+        return logits.index_fill(-1, index[logits.device], float("-inf"))
+    return apply
+
+
+def forbid_by_history(banned: Callable[[list[int]], Sequence[int]], exhausted: str
+                      ) -> LogitsProcessor:
+    """Per row, -inf on the ids ``banned(history)`` names: a constraint that depends on what
+    a sample has said so far (the originality constraint of novelty/constraint.py). It knows
+    nothing of codecs or of why an id is banned. When a row would be left with no finite
+    logit it raises SamplingError(``exhausted``) instead of drawing from nothing."""
+    def apply(logits: torch.Tensor, histories: list[list[int]]) -> torch.Tensor:
+        rows = [(r, ids) for r, h in enumerate(histories) if (ids := list(banned(h)))]
+        if not rows:
+            return logits
         logits = logits.clone()
-        logits[..., ids] = float("-inf")
+        for r, ids in rows:
+            logits[r, ids] = float("-inf")
+            if not bool(torch.isfinite(logits[r]).any()):
+                raise SamplingError(exhausted)
         return logits
     return apply
 

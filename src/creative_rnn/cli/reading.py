@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from ..novelty import novelty
 from ..sampling import load, output_paths
 from ..training.evaluation import evaluate
 from ..viz.curves import plot_runs
@@ -25,10 +26,15 @@ def add_commands(sub) -> dict:
     s.add_argument("--seed", type=int)
     s.add_argument("--out", help="write samples here (several: name-1.ext, name-2.ext, ...)")
     s.add_argument("--format", action="append", default=[], metavar="EXT",
-                   help="output formats besides the codec's own (music: mid, musicxml, wav, png;"
-                        " by default png, and wav where FluidSynth is installed)")
+                   help="output formats besides the codec's own (music: mid, musicxml, wav, png,"
+                        " svg (a score); by default png, and wav where FluidSynth is installed)")
     s.add_argument("--complete-bars", action="store_true",
                    help="ABC: only tokens that keep every bar metrically complete")
+    s.add_argument("--novelty", action="store_true",
+                   help="after each sample, a line from the copy meter: its longest span copied "
+                        "from the training corpus and the share of its n-grams found there")
+    s.add_argument("--max-copy", type=int, metavar="N",
+                   help="never copy more than N consecutive tokens of the training corpus")
     s.add_argument("--unknown", default="error", choices=["error", "skip"],
                    help="prime tokens missing from the vocabulary: error or skip")
     s.add_argument("--last", action="store_true", help="latest weights instead of the best")
@@ -43,6 +49,8 @@ def add_commands(sub) -> dict:
     e.add_argument("--last", action="store_true")
     e.add_argument("--complete-bars", action="store_true",
                    help="ABC: sample the quality table's tunes with complete bars")
+    e.add_argument("--max-copy", type=int, metavar="N",
+                   help="add a row of samples that never copy more than N corpus tokens")
 
     pl = sub.add_parser("plot", help="loss curves of one or more runs")
     pl.add_argument("runs", nargs="+", metavar="RUN")
@@ -56,40 +64,80 @@ def cmd_sample(args) -> None:
     prime = gen.read_prime(args.prime_file) if args.prime_file else args.prime
     opts = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
                 greedy=args.greedy, seed=args.seed, unknown=args.unknown,
-                constraints={"complete_bars": args.complete_bars})
+                constraints={"complete_bars": args.complete_bars}, max_copy=args.max_copy)
     if args.num == 1 and not args.out:
-        pieces = gen.stream(prime, length=args.length, **opts)  # checks the prime first
+        steps = gen.generate_ids(prime, length=args.length, **opts)  # checks the prime first
         sys.stdout.write(gen.codec.render(prime) if prime else "")
-        for piece in pieces:
-            sys.stdout.write(piece)
+        ids = gen.codec.encode(prime, unknown=args.unknown) if prime else []
+        for step in steps:
+            for _, t in step:
+                ids.append(t)
+                sys.stdout.write(gen.codec.token_text(t))
             sys.stdout.flush()
         sys.stdout.write("\n")
+        if args.novelty:
+            print(novelty(gen, ids=ids).line())
         return
-    items = gen.generate(prime, length=args.length, num=args.num, **opts)
+    items, ids = _generate(gen, prime, args, opts)
     if args.out:
         written = []
         formats = args.format or gen.codec.default_formats()
         for item, path in zip(items, output_paths(args.out, args.num)):
             written += gen.codec.outputs(item, path.with_suffix(""), formats)
         print(f"wrote {len(written)} file(s): {', '.join(map(str, written))}")
+        for i, sample in enumerate(ids, 1):
+            if args.novelty:
+                print(f"sample {i}: {novelty(gen, ids=sample).line()}")
     else:
         for i, item in enumerate(items, 1):
             print(f"--- sample {i} ---")
             print(gen.codec.render(item))
+            if args.novelty:
+                print(novelty(gen, ids=ids[i - 1]).line())
+
+
+def _generate(gen, prime, args, opts: dict) -> tuple[list, list[list[int]]]:
+    """The items ``gen.generate`` gives, and their ids: the meter reads the ids, since a
+    sample's text need not read back as the same tokens (an ABC sample may not parse)."""
+    steps = gen.generate_ids(prime, length=args.length, num=args.num, **opts)
+    start = gen.codec.encode(prime, unknown=args.unknown) if prime else []
+    ids = [list(start) for _ in range(args.num)]
+    for step in steps:
+        for i, t in step:
+            ids[i].append(t)
+    return [gen.codec.decode(s) for s in ids], ids
 
 
 def cmd_evaluate(args) -> None:
     row = evaluate(args.run, num=args.num, last=args.last,
-                   constraints={"complete_bars": args.complete_bars})
-    quality = row.pop("quality")
+                   constraints={"complete_bars": args.complete_bars}, max_copy=args.max_copy)
+    quality, copies, music = row.pop("quality"), row.pop("novelty"), row.pop("music")
     width = max(len(k) for k in row)
     for k, v in row.items():
         print(f"{k:<{width}}  {fmt(v)}")
-    if quality:  # one row per source, one column per figure
-        cols = list(quality["generated"])
-        print("\n" + f"{'':<10}" + "".join(f"{c:>16}" for c in cols))
-        for name, figures in quality.items():
-            print(f"{name:<10}" + "".join(f"{fmt(figures.get(c)):>16}" for c in cols))
+    _table(quality)  # one row per source, one column per figure
+    if "not measured" in copies:
+        print(f"\ncopies of the training corpus: not measured: {copies['not measured']['reason']}")
+    elif copies:
+        print("\ncopies of the training corpus (validation: held-out text, never trained on)")
+        _table(copies)
+    if music:
+        print("\nmusic measures (MusPy's definitions; validation: held-out pieces)")
+        _table(music["measures"])
+        if music["relative"]:
+            print("\nrelative comparison (mgeval): distances between pieces, per feature")
+            _table(music["relative"], first=24)
+
+
+def _table(rows: dict[str, dict], first: int = 12) -> None:
+    """Rows by name, one column per figure of the first row."""
+    if not rows:
+        return
+    cols = list(next(iter(rows.values())))
+    size = max(12, *(len(c) + 2 for c in cols))
+    print("\n" + f"{'':<{first}}" + "".join(f"{c:>{size}}" for c in cols))
+    for name, figures in rows.items():
+        print(f"{name:<{first}}" + "".join(f"{fmt(figures.get(c)):>{size}}" for c in cols))
 
 
 def cmd_plot(args) -> None:

@@ -34,6 +34,9 @@ class Codec:
     # True when a plain-text file's ids are its characters' ids one by one, so the token
     # cache may encode it in chunks (codecs/char_stream.py) instead of item by item
     streams_text = False
+    # what a co-writing continuation (sampling/cowrite.py) may stop after: one token always;
+    # codecs add their own (text: "word"; music: "bar"), judged by ``unit_done``
+    units: tuple[str, ...] = ("token",)
 
     def __init__(self, **options: Any):
         self.options = dict(options)
@@ -101,6 +104,31 @@ class Codec:
         """Music codecs: (pitch, start_s, end_s, velocity) per note, for piano rolls and
         playback. None for codecs that are not music."""
         return None
+
+    def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int] | None] | None:
+        """For each note of ``notes(decode(ids))``, in that order, the range ``(a, b)`` of
+        the indices into ``ids`` of the tokens that make it (None for a note no range
+        makes): what the studio needs to mark a token span's notes in a piano roll. None
+        where the codec cannot tell (not music, or notes made by a parser)."""
+        return None
+
+    # --- units of co-writing ------------------------------------------------------------
+    def unit_done(self, unit: str, new: Sequence[int]) -> bool:
+        """Whether the ids ``new`` that follow a prime make one whole ``unit`` (one of
+        ``units``), the token that closes it included: the space after a word, a bar line.
+        Asked after every new token, so the first boundary ends the unit."""
+        return len(new) >= 1  # "token"
+
+    def unit_closers(self, unit: str) -> list[int] | None:
+        """The ids that can end a ``unit`` (whitespace, bar lines), or None for any id. A
+        beam search tries the likeliest of them at every step, so a unit whose closing token
+        is unlikely at each single step is still found."""
+        return None
+
+    def next_input(self, output_id: int, history: Sequence[int]) -> int:
+        """The id fed after the model answered ``output_id`` (``history``: the ids fed so
+        far): the answer itself for a language model; ensemble codecs build it."""
+        return int(output_id)
 
     # --- targets and live play (ensemble codecs override these) ------------------------
     def target_table(self) -> Any:

@@ -304,6 +304,13 @@ class EnsembleCodec(Codec):
     def output_size(self) -> int:
         return self.k**self.n_out
 
+    def next_input(self, output_id: int, history: Sequence[int]) -> int:
+        """Co-writing: the predicted performers play ``output_id``; the lead is not known
+        ahead, so it is taken to hold its last values (silence before the first step)."""
+        last = int(history[-1]) - NUM_SPECIAL if history else -1
+        lead = last % self.k ** len(self.lead) if last >= 0 else 0
+        return NUM_SPECIAL + lead + self.k ** len(self.lead) * int(output_id)
+
     def target_table(self) -> np.ndarray:
         """Output class of each input id when it is the *next* input: its predicted part."""
         codes = np.arange(self.k**self.n_in)

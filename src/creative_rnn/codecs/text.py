@@ -60,12 +60,20 @@ class TextCodec(Codec):
     def detokenize(self, tokens: Sequence[str]) -> str:
         return "".join(tokens)
 
+    def _closers(self, unit: str, closes) -> list[int] | None:
+        """The ids whose text ``closes`` a word (a space, or a word itself)."""
+        if unit != "word":
+            return None
+        tokens = self._need_vocab().tokens
+        return [i for i in range(NUM_SPECIAL, len(tokens)) if closes(tokens[i])]
+
 
 class CharCodec(TextCodec):
     """One token per Unicode code point."""
 
     name = "char"
     streams_text = True
+    units = ("token", "word")
 
     def __init__(self, max_vocab: int = 1000, encoding: str = "utf-8"):
         # 1000 distinct characters is far beyond any alphabet's text; a corpus that needs
@@ -74,6 +82,17 @@ class CharCodec(TextCodec):
 
     def tokenize(self, item: str) -> list[str]:
         return list(item)
+
+    def unit_done(self, unit: str, new: Sequence[int]) -> bool:
+        """A word ends with the whitespace after it: ``"rship "`` after ``"Sta"``."""
+        if unit != "word":
+            return super().unit_done(unit, new)
+        texts = [self.token_text(i) for i in new]
+        return bool(texts) and texts[-1].isspace() and any(
+            t and not t.isspace() for t in texts[:-1])
+
+    def unit_closers(self, unit: str) -> list[int] | None:
+        return self._closers(unit, str.isspace)
 
     def check_vocab(self) -> None:
         n = len(self.vocab) - NUM_SPECIAL
@@ -95,6 +114,7 @@ class WordCodec(TextCodec):
     """
 
     name = "word"
+    units = ("token", "word")
 
     def __init__(self, max_vocab: int = 20000, encoding: str = "utf-8", lowercase: bool = False):
         super().__init__(max_vocab=max_vocab, encoding=encoding, lowercase=lowercase)
@@ -115,6 +135,16 @@ class WordCodec(TextCodec):
     def encode(self, item: Any, unknown: str = "unk") -> list[int]:
         # rare words are expected with a capped vocabulary, so <unk> is the default here
         return super().encode(item, unknown=unknown)
+
+    def unit_done(self, unit: str, new: Sequence[int]) -> bool:
+        """A word is one token that is not whitespace (the spaces before it come with it)."""
+        if unit != "word":
+            return super().unit_done(unit, new)
+        last = self.token_text(new[-1]) if new else ""
+        return bool(last) and not last.isspace()
+
+    def unit_closers(self, unit: str) -> list[int] | None:
+        return self._closers(unit, lambda t: not t.isspace())
 
     def token_text(self, i: int) -> str:
         return "\ufffd" if i == 3 else super().token_text(i)

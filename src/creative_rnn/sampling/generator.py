@@ -29,17 +29,26 @@ import torch
 
 from .. import rundir
 from ..config import SampleConfig
-from ..core.device import resolve_device
+from ..core.device import resolve_device, small_step_threads
 from ..core.logits import LogitsProcessor, choose, forbid, temperature, top_k, top_p
 from ..engine import EngineUnsupported, StepEngine
+from ..engine import warm as engine_warm
 from ..engine.graph import GraphSampler
 from ..errors import SamplingError
+from ..novelty import Novelty, check_max_copy, copied_spans, index_for
+from ..novelty import max_copy as copy_constraint
+from ..novelty import novelty as measure_novelty
+from .cowrite import Continuation, continuations
 
 ENGINES = ("auto", "torch", "fast")
 # per token the engine beat the eager batched step at 8 streams (2-2.6x) and lost at 64
 # (torch's tuned matrix products reuse each weight across rows better): 1.3x on 2x128 and
 # 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
 ENGINE_MAX_STREAMS = 16
+# below this many tokens (num x length) a process whose engine is still cold samples on the
+# eager step: ~1,100 tokens/s for a 2x128 LSTM on one thread, against the engine's first-use
+# cost of 0.8-1.4 s (benchmarks/sampling_overhead.py measures both)
+COLD_ENGINE_TOKENS = 1000
 _CHUNK = 256  # tokens per call into the compiled loop between yields
 # A prime is fed once through the whole batch, so it is bounded before any work: characters
 # of a text prime (checked before tokenizing), tokens after encoding, bytes of a prime file
@@ -93,19 +102,24 @@ class Generator:
 
     def _processors(self, sc: SampleConfig, extra: Sequence[LogitsProcessor]) -> list:
         procs: list[LogitsProcessor] = [forbid(self._never()), *extra]
-        if not sc.greedy:
-            procs += [temperature(sc.temperature), top_k(sc.top_k), top_p(sc.top_p)]
+        if not sc.greedy:  # the ones that would change nothing are left out: they run per token
+            procs += [temperature(sc.temperature)] if sc.temperature != 1.0 else []
+            procs += [top_k(sc.top_k)] if sc.top_k else []
+            procs += [top_p(sc.top_p)] if sc.top_p < 1.0 else []
         return procs
 
     def generate_ids(self, prime: Any = "", unknown: str = "error",
                      processors: Sequence[LogitsProcessor] = (),
-                     constraints: dict[str, Any] | None = None, **options: Any
+                     constraints: dict[str, Any] | None = None,
+                     max_copy: int | None = None, **options: Any
                      ) -> Iterator[list[tuple[int, int]]]:
         """Yield, per step, ``(sample_index, id)`` for every sample still running.
 
         Options are checked and the prime encoded before this returns, so bad input fails
         at once rather than on the first ``next``. ``constraints`` are passed to the codec,
         which supplies the logit processors that enforce them (e.g. ``complete_bars``).
+        ``max_copy``: never more than that many consecutive tokens of the training corpus
+        (``copy_limit``).
         """
         sc = SampleConfig(**options)
         sc.validate()
@@ -118,6 +132,8 @@ class Generator:
         if not prime_ids:
             raise SamplingError("the prime has no token the model knows; give another --prime")
         seed = sc.seed if sc.seed is not None else int.from_bytes(os.urandom(4), "little")
+        if max_copy is not None:  # a Python processor: the engine steps, Python chooses
+            processors = [*processors, self.copy_limit(max_copy)]
         domain = self.codec.logits_processors(**(constraints or {}))
         if self.device.type == "cuda" and self.engine != "torch":
             if not domain and not processors:
@@ -125,17 +141,40 @@ class Generator:
             if self.engine == "fast":
                 raise SamplingError("the CUDA-graph sampler cannot apply this codec's "
                                     "constraints; use --engine torch or auto")
-        fast = self._fast_engine(sc.num)
+        fast = self._fast_engine(sc.num, sc.length)
         if fast is not None and not domain and not processors:
             return self._run_engine(fast, prime_ids, sc, seed)
         return self._run(prime_ids, sc, self._processors(sc, [*domain, *processors]), seed,
                          fast)
 
-    def _fast_engine(self, num: int):
+    def copy_limit(self, n: int) -> LogitsProcessor:
+        """The originality constraint (novelty/constraint.py) for this run's training
+        corpus: at most ``n`` consecutive tokens copied. The copy index is built on first
+        use; a corpus that moved or changed since training is an error."""
+        check_max_copy(n)
+        return copy_constraint(index_for(self.config, self.codec), n)
+
+    def novelty(self, sample: Any = None, ids: Sequence[int] | None = None) -> Novelty:
+        """The copy meter on one sample (an item as ``generate`` gives it, or its ``ids``):
+        longest span copied from the training corpus, with its text and source, the share
+        of n-grams found there, and the copied spans (novelty/meter.py)."""
+        return measure_novelty(self, sample, ids=ids)
+
+    def copied_spans(self, sample: Any = None, ids: Sequence[int] | None = None
+                     ) -> list[tuple[int, int, str]]:
+        """``[(start, end, source)]``: token spans of the sample found verbatim in the
+        training corpus, and where (novelty/api.py ``copied_spans``)."""
+        return copied_spans(self, sample, ids=ids)
+
+    def _fast_engine(self, num: int, length: int):
         """The compiled engine when ``engine`` asks for it (or ``auto`` allows it), else None.
-        Built per call: it reads the weights once, and this model may have changed since."""
+        Built per call: it reads the weights once, and this model may have changed since.
+        ``auto`` leaves a small job to the eager step while the engine is cold in this
+        process: its first use costs about a second (``engine.warm``), more than the eager
+        step takes for ``COLD_ENGINE_TOKENS`` tokens."""
         if self.engine == "torch" or self.device.type != "cpu" or (
-                self.engine == "auto" and num > ENGINE_MAX_STREAMS):
+                self.engine == "auto" and (num > ENGINE_MAX_STREAMS or (
+                    not engine_warm() and num * length < COLD_ENGINE_TOKENS))):
             return None
         try:
             return StepEngine.from_model(self.model)
@@ -186,7 +225,8 @@ class Generator:
         gen = torch.Generator(device=self.device).manual_seed(seed)
         if fast is None:
             def forward(x, state):
-                logits, state = self.model(x, state)
+                with small_step_threads(self.device, x.size(0)):
+                    logits, state = self.model(x, state)
                 return logits[:, -1], state
             select = self.model.select_state
         else:  # the engine steps, Python processors and torch's generator choose
@@ -204,8 +244,9 @@ class Generator:
         for n in range(sc.length):
             rows = active.tolist()
             z = logits.float()
+            seen = [history[i] for i in rows]
             for proc in procs:
-                z = proc(z, [history[i] for i in rows])
+                z = proc(z, seen)
             nxt = choose(z, sc.greedy, gen)
             ids = nxt.tolist()
             for i, t in zip(rows, ids):
@@ -232,6 +273,13 @@ class Generator:
             for i, t in step:
                 ids[i].append(t)
         return [self.codec.decode(s) for s in ids]
+
+    def continuations(self, prime: Any = "", k: int = 5, unit: str | None = "token",
+                      **options: Any) -> list[Continuation]:
+        """The ``k`` most likely continuations of ``prime``, best first, each with the model's
+        log-probability: one ``unit`` (a token, or the codec's word or bar; None: ``length``
+        tokens), by beam search or sampling (sampling/cowrite.py has the options)."""
+        return continuations(self, prime, k=k, unit=unit, **options)
 
     def stream(self, prime: Any = "", length: int = 200, **options: Any) -> Iterator[str]:
         """The text of each new token of one sample as it is made (the prime is not repeated)."""

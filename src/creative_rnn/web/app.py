@@ -31,7 +31,8 @@ from .. import rundir
 from ..errors import UserError
 from ..sampling.generator import Generator, load
 from ..viz.activations import collect, keys_for
-from . import training
+from . import score, training, write
+from .copies import sample_copies
 from .events import sse
 from .guard import (
     ApiError,
@@ -118,8 +119,9 @@ def _gen_spec(limits: Limits) -> dict:
 async def generate(request: Request) -> Response:
     """POST {model, prime, temperature, top_k, top_p, length, num, seed} -> an event stream:
     ``start`` {prime_ids, prime_text}, ``tokens`` {steps: [[[sample, id, text], ...], ...]},
-    ``done`` {samples: [{ids, text, notes}]} or ``error`` {error}. Closing the connection
-    stops the generation after the step in progress."""
+    ``done`` {samples: [{ids, text, notes, copies}]} (copies: copies.sample_copies) or
+    ``error`` {error}. Closing the connection stops the generation after the step in
+    progress."""
     studio: Studio = request.app.state.studio
     opts = fields(await json_body(request), _gen_spec(studio.limits))
     m = studio.model(opts.pop("model"))
@@ -187,7 +189,8 @@ def _finish(m: Model, ids: list[list[int]]) -> list[dict]:
         item = codec.decode(seq)
         notes = codec.notes(item) if m.music else None
         out.append({"ids": seq, "text": codec.render(item),
-                    "notes": [list(n) for n in notes] if notes is not None else None})
+                    "notes": [list(n) for n in notes] if notes is not None else None,
+                    "copies": sample_copies(m.gen, seq)})
     return out
 
 
@@ -305,6 +308,8 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
         Route("/api/export", export, methods=["POST"]),
         Route("/api/activations", activations, methods=["POST"]),
         *training.routes(),
+        *write.routes(),
+        *score.routes(),  # the Music view's score (SVG)
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(

@@ -30,7 +30,8 @@ from typing import Any
 import torch
 
 from ...core.files import atomic_write_bytes, atomic_write_text
-from ...errors import ConfigError, SamplingError
+from ...errors import ConfigError, SamplingError, UserError
+from .. import score as engrave
 from ..base import Codec
 from ..midi import render as midi_render
 from ..midi.render import default_music_formats
@@ -65,10 +66,11 @@ class AbcCodec(Codec):
 
     name = "abc"
     file_suffix = ".abc"
-    formats = ("mid", "musicxml", "wav", "png")
+    formats = ("mid", "musicxml", "wav", "png", "svg")  # svg: an engraved score (Verovio)
     is_music = True
     items_per_file = True
     documents = True  # each tune is one document: training defaults to documents mode
+    units = ("token", "bar")  # a bar: up to and with the bar line that closes it
 
     def __init__(self, transpose_to_c: bool = False, augment_transpositions: int = 0,
                  keep_titles: bool = False, normalize_unit: bool = True):
@@ -101,6 +103,22 @@ class AbcCodec(Codec):
 
     def render(self, item: str) -> str:
         return item.replace("\\n", "\n")  # a --prime typed with \n for line breaks
+
+    def unit_done(self, unit: str, new: Sequence[int]) -> bool:
+        """A bar ends at a bar line that follows at least one other token (a bar line right
+        after the prime closes the prime's bar, not a new one)."""
+        if unit != "bar":
+            return super().unit_done(unit, new)
+        vocab = self._need_vocab()
+        def bar(i: int) -> bool:
+            return i >= NUM_SPECIAL and is_bar(vocab.token(i))
+        return bool(new) and bar(new[-1]) and any(not bar(i) for i in new[:-1])
+
+    def unit_closers(self, unit: str) -> list[int] | None:
+        if unit != "bar":
+            return None
+        tokens = self._need_vocab().tokens
+        return [i for i in range(NUM_SPECIAL, len(tokens)) if is_bar(tokens[i])]
 
     def token_text(self, i: int) -> str:
         """Streaming view: headers on their own lines, spaced bar lines."""
@@ -187,7 +205,8 @@ class AbcCodec(Codec):
         return default_music_formats()
 
     def outputs(self, item: str, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
-        """``.abc`` and ``.mid`` always; ``musicxml``, ``wav`` and ``png`` on request."""
+        """``.abc`` and ``.mid`` always; ``musicxml``, ``wav``, ``png`` and ``svg`` (a score)
+        on request."""
         unknown = [f for f in formats if f not in ("abc", *self.formats)]
         if unknown:
             raise SamplingError(f"the abc codec cannot write {', '.join(unknown)}; "
@@ -211,6 +230,11 @@ class AbcCodec(Codec):
                 paths.append(xml)
             except Exception as e:  # music21's exporter refuses some odd generated scores
                 print(f"note: no MusicXML for {paths[0]}: {type(e).__name__}: {e}")
+        if "svg" in formats:  # the score music21 made the MIDI from, engraved
+            try:
+                paths.append(engrave.write_svg(engrave.score_svg(s), Path(f"{stem}.svg")))
+            except UserError as e:
+                print(f"note: no score for {paths[0]}: {e}")
         if "wav" in formats or "png" in formats:
             paths += self._rendered(item, mid, stem, formats)
         return paths

@@ -182,6 +182,7 @@ class MelodyCodec(MusicCodec):
 
     name = "melody"
     item_unit = "melody"
+    units = ("token", "bar")  # a bar: 4 quarters of steps (the codec writes 4/4)
 
     def __init__(self, steps_per_quarter: int = 4, min_pitch: int = 48, max_pitch: int = 84,
                  transpose: bool = True, bpm: float = 120.0, velocity: int = 80,
@@ -262,6 +263,11 @@ class MelodyCodec(MusicCodec):
     def _symbol(v: int) -> str:
         return "-" if v == NO_EVENT else "x" if v == NOTE_OFF else pitch_name(int(v))
 
+    def unit_done(self, unit: str, new: Sequence[int]) -> bool:
+        if unit != "bar":
+            return super().unit_done(unit, new)
+        return len(new) >= 4 * self.options["steps_per_quarter"]
+
     def token_text(self, i: int) -> str:
         # a leading space: streamed tokens follow the rendered prime on the same line
         return "" if i < NUM_SPECIAL else " " + self._symbol(int(self.vocab.token(i)))
@@ -318,6 +324,21 @@ class MelodyCodec(MusicCodec):
         steps = self.parse_phrase(item) if isinstance(item, str) else item
         o = self.options
         return steps_to_notes(steps, o["steps_per_quarter"], o["bpm"], o["velocity"])
+
+    def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int]]:
+        """A note is made by its note-on token and the no-event steps it is held for (the
+        step that ends it, a note-off or the next note-on, is not its own); as
+        ``steps_to_notes`` reads the steps, one per id, specials dropped."""
+        at = [i for i, t in enumerate(ids) if int(t) >= NUM_SPECIAL]  # step -> index in ids
+        steps = [int(self.vocab.token(int(ids[i]))) for i in at]
+        out, on = [], None
+        for k, v in enumerate(steps + [NOTE_OFF]):
+            if v <= NOTE_OFF and on is not None:
+                out.append((at[on], at[k] if k < len(at) else at[-1] + 1))
+                on = None
+            if v < NOTE_OFF:
+                on = k
+        return out
 
     # --- sampling and quality -----------------------------------------------------------
     def logits_processors(self, **constraints: Any) -> list:

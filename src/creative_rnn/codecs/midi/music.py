@@ -18,6 +18,7 @@ from typing import Any
 
 from ...core.files import atomic_write_bytes
 from ...errors import ConfigError, CorpusError, SamplingError
+from .. import score
 from ..base import Codec
 from ..vocab import Vocabulary
 from . import render
@@ -138,7 +139,7 @@ class MusicCodec(Codec):
     """
 
     file_suffix = ".mid"
-    formats = ("mid", "musicxml", "wav", "png")
+    formats = ("mid", "musicxml", "wav", "png", "svg")  # svg: an engraved score (Verovio)
     is_music = True
     items_per_file = True
     item_unit = "item"  # used in the "no notes" message
@@ -210,8 +211,8 @@ class MusicCodec(Codec):
         return render.default_music_formats()
 
     def outputs(self, item: Any, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
-        """``stem.mid`` always, plus "musicxml", "wav" and "png" on request. Everything a
-        format needs is checked before the first file is written."""
+        """``stem.mid`` always, plus "musicxml", "wav", "png" and "svg" (a score) on request.
+        Everything a format needs is checked before the first file is written."""
         wanted = [f.lower().lstrip(".") for f in formats]
         wanted = ["mid" if f == "midi" else "musicxml" if f == "xml" else f for f in wanted]
         bad = [f for f in wanted if f not in self.formats]
@@ -231,6 +232,8 @@ class MusicCodec(Codec):
         if "png" in wanted:
             written.append(render.piano_roll_png(self.notes(item) or [], Path(f"{stem}.png"),
                                                  title=Path(str(stem)).name))
+        if "svg" in wanted:
+            written.append(score.write_svg(score.midi_svg(mid), Path(f"{stem}.svg")))
         return written
 
     @staticmethod

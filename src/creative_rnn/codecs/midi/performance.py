@@ -42,6 +42,7 @@ from .melody import steps_to_notes
 from .music import MusicCodec, check_option, parse_pitch, phrase_limit
 
 STEPS_PER_SECOND = 100  # 10 ms time resolution, the paper's
+BAR_S = 2.0  # a co-writing "bar": performances have no meter; 4 beats at MIDI's 120 bpm
 MAGENTA_RANK_STEPS = 1e-4  # 1 microsecond in steps: see detokenize
 PHRASE_NOTE_S = 0.5  # a pitch in a --prime phrase without a length lasts this long
 MAX_PHRASE_NOTE_S = 60.0  # ... and one given a length lasts at most this long
@@ -54,6 +55,7 @@ class PerformanceCodec(MusicCodec):
 
     name = "performance"
     item_unit = "performance"
+    units = ("token", "bar")  # a bar: BAR_S seconds of time shifts
 
     def __init__(self, velocity_bins: int = 32, max_shift_steps: int = 100,
                  sustain: bool = True, hanging_note_s: float = 1.0, velocity: int = 80,
@@ -251,6 +253,24 @@ class PerformanceCodec(MusicCodec):
     def token_text(self, i: int) -> str:
         return "" if i < NUM_SPECIAL else " " + self.vocab.token(i)
 
+    def unit_done(self, unit: str, new: Sequence[int]) -> bool:
+        """A bar is done when its time shifts reach ``BAR_S``: what sounds at that instant
+        already belongs to the next bar."""
+        if unit != "bar":
+            return super().unit_done(unit, new)
+        steps = 0
+        for i in new:
+            t = self.vocab.token(int(i)) if i >= NUM_SPECIAL else ""
+            if t.startswith("shift"):
+                steps += int(t[5:])
+        return steps >= round(BAR_S * STEPS_PER_SECOND)
+
+    def unit_closers(self, unit: str) -> list[int] | None:
+        if unit != "bar":
+            return None
+        tokens = self.vocab.tokens
+        return [i for i in range(NUM_SPECIAL, len(tokens)) if tokens[i].startswith("shift")]
+
     # --- files <-> items ------------------------------------------------------------------
     def from_midi(self, midi: MidiData) -> list[Note]:
         o = self.options
@@ -277,6 +297,33 @@ class PerformanceCodec(MusicCodec):
 
     def notes(self, item: Any) -> list[Note]:
         return self._notes(item)
+
+    def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int] | None]:
+        """A note is made by the tokens from its note-on to the note-off (or the note-on of
+        its pitch struck again) that ends it; matched to ``notes``'s sorted notes by pitch
+        and start step, oldest first (a note Magenta's reading drops matches none)."""
+        tokens = [(i, self.vocab.token(int(t))) for i, t in enumerate(ids)
+                  if int(t) >= NUM_SPECIAL]
+        now, open_, made = 0, defaultdict(list), defaultdict(list)
+        for i, tok in tokens:
+            if tok.startswith("shift"):
+                now += int(tok[5:])
+            elif tok.startswith(("on", "off")):
+                pitch = int(tok[2:] if tok.startswith("on") else tok[3:])
+                if open_[pitch] and (tok.startswith("off") or not self.options["magenta"]):
+                    start, a = open_[pitch].pop(0)
+                    made[(pitch, start)].append((a, i + 1 if tok.startswith("off") else i))
+                if tok.startswith("on"):
+                    open_[pitch].append((now, i))
+        end = tokens[-1][0] + 1 if tokens else 0
+        for pitch, held in open_.items():
+            for start, a in held:
+                made[(pitch, start)].append((a, end))
+        out: list[tuple[int, int] | None] = []
+        for n in self.notes(self.decode(ids)):
+            found = made.get((n.pitch, int(n.start * STEPS_PER_SECOND + 1e-6)))
+            out.append(found.pop(0) if found else None)
+        return out
 
     def item_to_json(self, item: Any) -> list[list]:
         return [[int(n[0]), float(n[1]), float(n[2]), int(n[3])] for n in item]

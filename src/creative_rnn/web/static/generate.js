@@ -96,10 +96,45 @@ export function initGenerate(studio, onDone) {
       $("#go").disabled = false; $("#stop").disabled = true;
     }
     if (!ids.length) return;
+    if (samples) markCopies(nodes, samples);
+    window.studioGenerate = { samples: samples || [] };  // for the tests: ids and their copies
     samples = samples || ids.map((s) => ({ ids: s, text: null, notes: null }));
-    if (model.music) music.show(samples);
+    if (model.music) music.show(samples, model.name);
     addDownloads(model, samples);
     onDone(model, samples);
+  }
+
+  // The copy meter's spans (characters of the shown text, server-placed: copies.py) shaded
+  // in each sample, with their sources on hover. The text is rebuilt from its own characters
+  // as spans of textContent: nothing from the sample or the corpus is parsed as markup.
+  function markCopies(nodes, samples) {
+    const errors = new Set();
+    nodes.forEach((node, i) => {
+      const copies = samples[i] && samples[i].copies, el = node.parentNode;
+      if (!copies || !el) return;
+      if (copies.error) errors.add(copies.error);
+      const all = el.textContent, primeEnd = el.querySelector(".prime").textContent.length;
+      const spans = copies.spans.filter((s) => s.to > s.from && s.to <= all.length);
+      const cuts = new Set([0, primeEnd, all.length]);
+      for (const s of spans) { cuts.add(s.from); cuts.add(s.to); }
+      const at = [...cuts].sort((a, b) => a - b), parts = [];
+      for (let k = 0; k + 1 < at.length; k++) {
+        const [a, b] = [at[k], at[k + 1]];
+        if (a === b) continue;
+        const part = document.createElement("span");
+        part.textContent = all.slice(a, b);
+        if (b <= primeEnd) part.className = "prime";
+        const from = spans.filter((s) => s.from <= a && b <= s.to);
+        if (from.length) {
+          part.classList.add("copied");
+          part.title = `copied from ${[...new Set(from.map((s) => s.source))].join("; ")}`;
+        }
+        parts.push(part);
+      }
+      el.replaceChildren(...parts);
+      el.dataset.copied = spans.length;
+    });
+    if (errors.size) $("#gen-status").textContent += ` (copy meter: ${[...errors].join("; ")})`;
   }
 
   function addDownloads(model, samples) {

@@ -1,8 +1,9 @@
-// Entry point: load the served models and wire the three views together.
+// Entry point: load the served models and wire the views together.
 import { $, getJSON, showError } from "./api.js";
 import { initGenerate } from "./generate.js";
 import { initInside } from "./inside.js";
 import { initTrain } from "./train.js";
+import { initWrite } from "./write.js";
 
 window.addEventListener("error", (e) => showError(String(e.message || e)));
 window.addEventListener("unhandledrejection", (e) => showError(String(e.reason?.message || e.reason)));
@@ -12,14 +13,17 @@ async function start() {
   const studio = { models: info.models, limits: info.limits };
   const inside = initInside(studio);
   const generate = initGenerate(studio, (model, samples) => inside.show(model, samples));
-  await initTrain(studio, () => refreshModels(studio, generate));
+  const write = initWrite(studio);
+  await write.fillModels();
+  await initTrain(studio, () => refreshModels(studio, generate, write));
   window.studioReady = true;
 }
 
-async function refreshModels(studio, generate) {
+async function refreshModels(studio, generate, write) {
   const info = await getJSON("/api/models");
   studio.models = info.models;
   generate.fillModels();
+  await write.fillModels();
 }
 
 start().catch((e) => showError(e.message));

@@ -1,0 +1,108 @@
+"""Copied spans in the Generate view, in a real browser (Playwright driving Debian's
+Chromium): shaded in a text sample with the source on hover, outlined on the piano roll."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from support import SHARED
+from support_web import LiveServer, shared_runs
+from test_web_copies_api import LINE, melody_prime
+
+from creative_rnn.web import create_app
+from creative_rnn.web.copies import sample_copies
+from creative_rnn.web.guard import served_hosts
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
+DONE = "document.querySelector('#gen-status').textContent.startsWith('done')"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, startrek):
+    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    live = LiveServer()
+    live.app = create_app([runs["text"], runs["melody"]],
+                          hosts=served_hosts("127.0.0.1", live.port))
+    with live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, tmp_path_factory):
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server.url + "/")
+    page.wait_for_function("window.studioReady === true")
+    yield page
+    page.locator("#generate").screenshot(path=tmp_path_factory.mktemp("copies") / "gen.png")
+    assert not problems, problems  # no uncaught script errors
+    assert page.is_hidden("#error")
+    context.close()
+
+
+def generate(page, model: str, length: int, prime: str) -> None:
+    page.select_option("#model", model)
+    page.fill("#prime", prime)
+    page.fill("#length", str(length))
+    page.fill("#seed", "1")
+    page.click("#go")
+    page.wait_for_function(DONE)
+
+
+def test_a_copied_prime_is_shaded_with_its_source_on_hover(page):
+    prime = "zq " + LINE
+    generate(page, "text", 40, prime)
+    sample = page.locator("#output pre.sample")
+    copied = sample.locator(".copied")
+    assert copied.count() >= 1 and int(sample.get_attribute("data-copied")) >= 1
+    shaded = "".join(copied.all_text_contents())
+    assert LINE in shaded and "zq" not in shaded  # the copy, not the typed-in rest
+    titles = {copied.nth(i).get_attribute("title") for i in range(copied.count())}
+    assert "copied from startrekepisodes.txt, line 3" in titles
+    assert sample.inner_text().startswith(prime)  # the text itself is unchanged
+    page.hover("#output pre.sample .copied")
+    assert page.locator("#output pre.sample .copied:hover").count() == 1
+
+
+def test_copied_notes_are_marked_on_the_roll_with_their_source(page, server):
+    gen = server.app.state.studio.models["melody"].gen
+    generate(page, "melody", 16, melody_prime(gen))
+    page.wait_for_function("window.studioMusic.drawn > 0")
+    (sample,) = page.evaluate("window.studioGenerate.samples")
+    # the server's own reading of the ids the page got, placed on the notes the roll draws
+    answer = sample_copies(gen, sample["ids"])
+    assert sample["copies"] == answer
+    marked = {k for s in answer["spans"] for k in s["notes"]}
+    assert len(marked) >= 5
+    roll = page.locator("#roll")
+    assert int(roll.get_attribute("data-copied")) == len(marked)
+    # hover a copied note: the roll's title names where the corpus holds it
+    box = page.evaluate("""() => { const c = document.querySelector('#roll'),
+        r = c.getBoundingClientRect(), [x, y, w, h] = c.copiedBoxes[0].box;
+        return [r.left + (x + w / 2) * r.width / c.width,
+                r.top + (y + h / 2) * r.height / c.height];
+    }""")
+    page.mouse.move(*box)
+    page.wait_for_function("document.querySelector('#roll').title.startsWith('copied from')")
+    assert roll.get_attribute("title").startswith("copied from item 1 of melodies.jsonl")
+    top = roll.bounding_box()  # the top row is two semitones above the highest note: empty
+    page.mouse.move(top["x"] + 2, top["y"] + 2)
+    page.wait_for_function("document.querySelector('#roll').title === ''")

@@ -1,0 +1,150 @@
+"""The Write view in a real browser (Playwright driving Debian's Chromium): proposals as
+ghost text, Tab and Esc, the alternatives and their probabilities, piano rolls for music."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from support import SHARED
+from support_web import LiveServer, shared_runs
+
+from creative_rnn.web import create_app
+from creative_rnn.web.guard import served_hosts
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--autoplay-policy=no-user-gesture-required"]
+WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, startrek):
+    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    live = LiveServer()
+    live.app = create_app([runs["text"], runs["melody"]],
+                          hosts=served_hosts("127.0.0.1", live.port))
+    with live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server, tmp_path_factory):
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server.url + "/#write")
+    page.wait_for_function("window.studioReady === true")
+    yield page
+    page.locator("#write").screenshot(path=tmp_path_factory.mktemp("write") / "write.png")
+    assert not problems, problems  # no uncaught script errors
+    assert page.is_hidden("#error")
+    context.close()
+
+
+def answered_after(page, n: int, prime: str) -> None:
+    """Wait for an answer newer than the n-th, for the text ``prime`` (an earlier request,
+    made when the model was chosen, may answer in between)."""
+    page.wait_for_function("([n, p]) => window.studioWrite.answers > n"
+                           " && window.studioWrite.prime === p", arg=[n, prime])
+
+
+def state(page) -> dict:
+    return page.evaluate("window.studioWrite")
+
+
+def ghost(page) -> str:
+    """The grey text (in pieces where a copied span crosses it)."""
+    return page.eval_on_selector_all("#write-mirror .ghost",
+                                     "els => els.map(e => e.textContent).join('')")
+
+
+def test_tab_takes_the_proposal_and_esc_dismisses_it(page):
+    page.select_option("#write-model", "text")
+    page.select_option("#write-unit", "word")
+    page.click("#write-text")
+    before = state(page)["answers"]
+    page.keyboard.type("Star T")
+    answered_after(page, before, "Star T")
+    proposal = state(page)["proposal"]
+    assert proposal  # shown as ghost text right after the cursor
+    assert ghost(page) == proposal
+    assert page.input_value("#write-text") == "Star T"
+
+    n = state(page)["answers"]
+    page.keyboard.press("Tab")
+    assert page.input_value("#write-text") == "Star T" + proposal
+    assert page.evaluate("document.activeElement.id") == "write-text"  # focus stays
+    answered_after(page, n, "Star T" + proposal)  # the next proposal, for the longer text
+    assert state(page)["proposal"]
+
+    page.keyboard.press("Escape")
+    assert state(page)["proposal"] == ""
+    assert ghost(page) == ""
+    assert page.input_value("#write-text") == "Star T" + proposal
+
+
+def test_alternatives_list_their_probabilities_and_click_to_take(page):
+    page.select_option("#write-model", "text")
+    page.fill("#write-k", "4")
+    before = state(page)["answers"]
+    page.click("#write-text")
+    page.keyboard.type("The ")
+    answered_after(page, before, "The ")
+    items = page.locator("#write-alternatives li.alt")
+    assert 1 <= items.count() <= 4
+    probs = [float(p) for p in page.eval_on_selector_all(
+        "#write-alternatives li.alt", "els => els.map(e => e.dataset.prob)")]
+    assert all(0 < p <= 1 for p in probs) and sum(probs) <= 1 + 1e-9
+    assert probs == sorted(probs, reverse=True)
+    assert all(t.endswith("%") for t in items.locator(".prob").all_inner_texts())
+    last = state(page)["alternatives"][-1]["text"]
+    items.last.locator("button.alt-pick").click()
+    assert page.input_value("#write-text") == "The " + last
+
+
+def test_a_music_run_shows_alternatives_as_piano_rolls_that_play(page):
+    page.select_option("#write-model", "melody")
+    before = state(page)["answers"]
+    page.click("#write-text")
+    page.keyboard.type("C4 E4 G4")
+    answered_after(page, before, "C4 E4 G4")
+    rolls = page.locator("#write-alternatives canvas.alt-roll")
+    assert rolls.count() >= 1
+    notes = [int(n) for n in page.eval_on_selector_all(
+        "#write-alternatives canvas.alt-roll", "els => els.map(e => e.dataset.notes)")]
+    assert any(notes)
+    first = next(i for i, n in enumerate(notes) if n)
+    rolls.nth(first).click()
+    page.wait_for_function(
+        "(i) => Number(document.querySelectorAll('canvas.alt-roll')[i].dataset.scheduled) > 0",
+        arg=first)
+
+
+def test_copied_spans_are_marked_and_their_source_named(page):
+    page.select_option("#write-model", "text")
+    before = state(page)["answers"]
+    page.click("#write-text")
+    page.keyboard.type("Where No Man Has Gone")
+    answered_after(page, before, "Where No Man Has Gone")
+    page.wait_for_function("window.studioWrite.copied !== null"
+                           " && window.studioWrite.copied.spans.length > 0")
+    marked = page.eval_on_selector_all("#write-mirror .copied",
+                                       "els => els.map(e => e.textContent).join('')")
+    assert "Where No Man Has Gone" in marked
+    sources = page.locator("#write-copied li").all_inner_texts()
+    assert any("startrekepisodes.txt, line" in s for s in sources)

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 import torch
 
 from . import sampling
+from .core.device import small_step_threads
 from .engine import EngineUnsupported, StepEngine
 from .errors import UserError
 from .rundir import load_run
@@ -58,6 +59,7 @@ class Stepper:
         never = codec.live_never()
         self.procs = [sampling.forbid(never)] if never else []
         self.procs += codec.logits_processors()  # the codec's own limits (a melody's range)
+        self._temperature_at = len(self.procs)  # where set_temperature puts its processor
         if not greedy:
             self.procs += [sampling.temperature(temperature), sampling.top_k(top_k),
                            sampling.top_p(top_p)]
@@ -71,6 +73,11 @@ class Stepper:
                 if engine == "fast":
                     raise
         self.reset()
+
+    def set_temperature(self, temperature: float) -> None:
+        """Turn the temperature while playing (a MIDI controller, OSC); greedy stays greedy."""
+        if not self.greedy:
+            self.procs[self._temperature_at] = sampling.temperature(temperature)
 
     def reset(self) -> None:
         """Start a new piece: zero state and no previous answer."""
@@ -89,7 +96,8 @@ class Stepper:
             z, state = torch.from_numpy(z_np), self.fast.to_torch(state)  # (1, output_size)
         else:
             x = torch.tensor([ids], device=self.device)  # (1, len(ids))
-            logits, state = self.model(x, self.state)  # (1, len(ids), output_size)
+            with small_step_threads(self.device, 1):
+                logits, state = self.model(x, self.state)  # (1, len(ids), output_size)
             z = logits[:, -1].float()
         for proc in self.procs:
             z = proc(z, [self.history + ids])

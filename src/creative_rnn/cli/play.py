@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ..errors import UserError
 from ..live import OscServer, load_stepper, parse_host_port, run_lines
 from ..sampling import Classifier, Responder
 
@@ -23,6 +24,42 @@ def add_commands(sub) -> dict:
     p.add_argument("--greedy", action="store_true")
     p.add_argument("--seed", type=int)
     p.add_argument("--last", action="store_true", help="latest weights instead of the best")
+    m = p.add_argument_group("MIDI (melody, performance and abc runs; see README, Play live)")
+    m.add_argument("--midi-in", metavar="PORT", help="listen to this MIDI input port "
+                   "(a name, or a unique part of one; `creative-rnn midi-ports` lists them)")
+    m.add_argument("--midi-out", metavar="PORT", help="play on this MIDI output port")
+    m.add_argument("--virtual", metavar="NAME", help="open ports 'NAME in' and 'NAME out' "
+                   "for a DAW or synth to connect to (for whichever port is not named)")
+    m.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "windows"],
+                   help="MIDI system (default: the platform's; or $CREATIVE_RNN_MIDI_API)")
+    m.add_argument("--mode", default="call",
+                   choices=["call", "call-and-response", "accompany", "continue"],
+                   help="call: answer each phrase after --wait s of silence; accompany: "
+                        "play along step by step; continue: continue --from FILE (or the "
+                        "last phrase) once")
+    m.add_argument("--wait", type=float, default=1.0,
+                   help="seconds of silence that end a phrase (default 1)")
+    m.add_argument("--bars", type=float, default=2.0, help="answer length in 4/4 bars")
+    m.add_argument("--seconds", type=float, help="answer length in seconds (instead of bars)")
+    m.add_argument("--bpm", type=float, default=120.0, help="tempo of the grid (default 120)")
+    m.add_argument("--ahead", type=float, default=0.1,
+                   help="seconds the answer is computed before it sounds (default 0.1)")
+    m.add_argument("--channel", type=int, default=1, help="output MIDI channel 1-16")
+    m.add_argument("--in-channel", type=int, help="hear only this channel 1-16 (default all)")
+    m.add_argument("--clock", choices=["internal", "in", "out"], default="internal",
+                   help="in: follow the MIDI clock on --midi-in; out: send ours")
+    m.add_argument("--from", dest="source", metavar="FILE",
+                   help="continue: the MIDI file to continue")
+    m.add_argument("--out", metavar="FILE", help="continue: write primer + continuation here")
+    m.add_argument("--answers", type=int, default=0,
+                   help="end after this many answers (default 0: until stopped)")
+    m.add_argument("--cc", metavar="NAME=CC,...", help="change the control mapping, e.g. "
+                   "temperature=74,reset=64 (controls: temperature mode pause reset stop)")
+    m.add_argument("--control-osc", metavar="HOST:PORT",
+                   help="take /temperature /mode /pause /reset /stop over OSC")
+
+    mp = sub.add_parser("midi-ports", help="list the MIDI input and output ports")
+    mp.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "windows"])
 
     r = sub.add_parser("respond", help="answer a call with an encoder-decoder (seq2seq) run")
     r.add_argument("run", metavar="RUN")
@@ -41,13 +78,55 @@ def add_commands(sub) -> dict:
                                         "classify run")
     c.add_argument("run", metavar="RUN")
     c.add_argument("--input", required=True, help="the sequence, in the codec's text form")
-    return {"perform": cmd_perform, "respond": cmd_respond, "classify": cmd_classify}
+    return {"perform": cmd_perform, "respond": cmd_respond, "classify": cmd_classify,
+            "midi-ports": cmd_midi_ports}
+
+
+def _midi_settings(args):
+    from ..midi_live import Settings
+    from ..midi_live.controls import mode_name
+
+    for flag, value, low, high in (("--wait", args.wait, 0.0, 60.0),
+                                   ("--bars", args.bars, 0.25, 1000.0),
+                                   ("--seconds", args.seconds, 0.1, 3600.0),
+                                   ("--bpm", args.bpm, 20.0, 400.0),
+                                   ("--ahead", args.ahead, 0.005, 2.0),
+                                   ("--channel", args.channel, 1, 16),
+                                   ("--in-channel", args.in_channel, 1, 16),
+                                   ("--answers", args.answers, 0, 10**6)):
+        if value is not None and not low <= value <= high:
+            raise UserError(f"{flag} {value:g} is out of range: give {low:g}-{high:g}")
+    mode = mode_name(args.mode)
+    if (args.source or args.out) and mode != "continue":
+        raise UserError("--from and --out go with --mode continue")
+    return Settings(mode=mode, wait=args.wait, bars=args.bars, seconds=args.seconds,
+                    bpm=args.bpm, ahead=args.ahead, channel=args.channel - 1,
+                    in_channel=None if args.in_channel is None else args.in_channel - 1,
+                    clock=args.clock, source=args.source, out_file=args.out,
+                    answers=args.answers)
 
 
 def cmd_perform(args) -> None:
+    midi = args.midi_in or args.midi_out or args.virtual
+    if midi and args.osc:
+        raise UserError("--osc plays the /lead protocol; with MIDI use --control-osc for "
+                        "the controls")
+    settings = _midi_settings(args) if midi else None
     stepper = load_stepper(args.run, last=args.last, temperature=args.temperature,
                            top_k=args.top_k, top_p=args.top_p, greedy=args.greedy,
                            seed=args.seed)
+    if midi:
+        from ..midi_live import parse_cc_map
+        from ..midi_live.session import perform
+
+        osc = parse_host_port(args.control_osc) if args.control_osc else None
+        performer = perform(stepper, settings, midi_in=args.midi_in, midi_out=args.midi_out,
+                            virtual=args.virtual, api=args.midi_api,
+                            cc=parse_cc_map(args.cc), osc=osc)
+        print(f"{performer.answers} answer(s)" + (f"; wrote {performer.written}"
+                                                  if performer.written else ""),
+              file=sys.stderr)
+        return
     if args.osc is None:
         if sys.stdin.isatty():
             print("type the lead value(s) and Enter; 'reset' starts again; Ctrl-D ends",
@@ -64,6 +143,20 @@ def cmd_perform(args) -> None:
         server.serve()
     except KeyboardInterrupt:
         print(f"\nanswered {server.answered} step(s)", file=sys.stderr)
+
+
+def cmd_midi_ports(args) -> None:
+    from ..midi_live import list_ports
+
+    ins, outs = list_ports(args.midi_api)
+    print("inputs (--midi-in):")
+    for name in ins:
+        print(f"  {name}")
+    print("outputs (--midi-out):")
+    for name in outs:
+        print(f"  {name}")
+    if not ins and not outs:
+        print("  (no ports: connect a device, start a DAW, or use --virtual NAME)")
 
 
 def cmd_respond(args) -> None:

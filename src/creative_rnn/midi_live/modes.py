@@ -1,0 +1,392 @@
+"""The performer: a run, a MIDI input and output, and three ways to play.
+
+    call       listen to the player's phrase; after ``wait`` seconds of silence continue
+               what was heard for ``bars`` (or ``seconds``), then listen again. A note the
+               player plays during the answer takes the lead back (the answer stops).
+    accompany  play along step by step: each step the model hears what the player played
+               since the step before (or, when the player is silent, its own last note)
+    continue   continue a MIDI file (``source``) or the last phrase, once, to the port and
+               to ``out_file``
+
+Threads: rtmidi's callback only stamps and queues what arrives (a followed MIDI clock is
+taken there, so its pulses keep their times); the main thread steps the network and queues
+the answer ``ahead`` seconds before it sounds; the scheduler's thread sends it on time.
+Whatever ends the performance (stop, Ctrl-C, a vanished port, an error), ``run`` switches
+off every note it started and sends all-notes-off on the channels it used.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from .clock import PPQ, ClockFollower, Grid, clock_pulses
+from .controls import MODES, CcControls
+from .ports import CLOCK, CONTROL, NOTE_OFF, NOTE_ON, START, STOP, MidiError, MidiOutput
+from .scheduler import Scheduler
+from .voices import AbcVoice, Heard, MelodyVoice, PerformanceVoice
+
+MAX_PHRASE_NOTES = 256  # the notes of one phrase the model reads: a phrase of minutes must
+# not make the answer wait for thousands of steps
+MAX_TOKENS_A_TICK = 512  # tokens generated before the loop looks at its inbox again: a
+# performance model can emit events without time shifts for a long while
+WATCH_EVERY_S = 0.5  # how often the named ports are looked for
+SWITCH_S = 0.0005  # the GIL switch interval while performing (Python's default is 5 ms)
+LATE_S = 0.05  # a note-on this late is dropped: a sixteenth at 120 bpm is 125 ms
+
+
+@dataclass
+class Settings:
+    mode: str = "call"
+    wait: float = 1.0  # seconds of silence that end the player's phrase (IMPS uses about 1)
+    bars: float = 2.0  # answer length in 4/4 bars (grid runs)
+    seconds: float | None = None  # answer length in seconds (instead of bars)
+    bpm: float = 120.0
+    ahead: float = 0.1  # seconds between stepping the network and the note sounding: far
+    # above a small model's step (well under 1 ms) and a busy machine's scheduling delays,
+    # and under the time a musician hears as a late answer after a silence
+    channel: int = 0  # output channel (0-based)
+    in_channel: int | None = None  # only this input channel is heard (None: all)
+    clock: str = "internal"  # "internal", "in" (follow the DAW), "out" (send ours)
+    source: str | None = None  # continue: a MIDI (or score) file to continue
+    out_file: str | None = None  # continue: write primer + continuation here
+    answers: int = 0  # end after this many answers (0: play until stopped)
+
+
+class Performer:
+    """``Performer(stepper, out, settings).run()``; attach an input with
+    ``performer.handle`` as its handler."""
+
+    def __init__(self, stepper: Any, out: MidiOutput, settings: Settings,
+                 cc: CcControls | None = None, err: TextIO = sys.stderr):
+        self.stepper, self.out, self.s, self.err = stepper, out, settings, err
+        codec = stepper.codec
+        self.cc = cc or CcControls()
+        self.inbox: queue.Queue = queue.Queue()
+        out.channels.add(settings.channel)  # all-notes-off goes there at the end, played or not
+        self.sched = Scheduler(out)
+        spq = codec.options.get("steps_per_quarter", 4)
+        if settings.clock == "in" and PPQ % spq:
+            raise MidiError(f"a MIDI clock (24 pulses a quarter) cannot mark this run's {spq} "
+                            "steps a quarter; use --clock internal")
+        self.follower = ClockFollower(spq, settings.bpm) if settings.clock == "in" else None
+        self.grid = self.follower or Grid(settings.bpm, spq, time.perf_counter())
+        if codec.name == "melody":
+            kind = MelodyVoice
+        elif codec.name == "performance":
+            kind = PerformanceVoice
+        elif codec.name == "abc":
+            kind = AbcVoice
+        else:
+            raise MidiError(f"a {codec.name} run cannot play MIDI; perform it over stdin or "
+                            "--osc (MIDI takes melody, performance and abc runs)")
+        self.voice = kind(codec, self.grid, settings.channel)
+        if kind is AbcVoice and settings.mode == "accompany":
+            raise MidiError("an abc run answers a bar at a time: use --mode call or continue")
+        self.mode = settings.mode
+        self.held: dict[int, tuple[int, float]] = {}  # the player's sounding notes
+        self.phrase: list[Heard] = []
+        self.last_phrase: list[Heard] = []
+        self.heard_new: list[tuple[str, int, int]] = []  # accompany: since the last step
+        self.last_in = 0.0
+        self.answering = False
+        self.next_token: str | None = None
+        self.primer: list[str] = []
+        self.paused = False
+        self.stopping: str | None = None
+        self.answers = 0
+        self.inputs: list[str] = []  # named ports to watch
+        self.outputs: list[str] = [] if out.virtual else [out.name]
+        self.pulse_k = 0
+        self.events: list[tuple[str, float, Any]] = []  # (what, time, detail): for tests
+        self.written: Path | None = None
+        self.dropped_late = 0  # note-ons that came too late to play (see _queue)
+        self.ignored: dict[str, int] = {}  # the input's count of ignored messages, by why
+
+    # --- from other threads ---------------------------------------------------------------
+    def handle(self, msg: list[int], t: float) -> None:
+        """The input port's handler (rtmidi's thread): stamp and queue, nothing more."""
+        if self.follower is not None and self.follower.message(msg, t):
+            return
+        kind, ch = msg[0] & 0xF0, msg[0] & 0x0F
+        if kind in (NOTE_ON, NOTE_OFF):
+            if self.s.in_channel is None or ch == self.s.in_channel:
+                on = kind == NOTE_ON and msg[2] > 0
+                self.inbox.put(("on" if on else "off", msg[1], msg[2], t))
+        elif kind == CONTROL:
+            command = self.cc.command(msg[1], msg[2])
+            if command is not None:
+                self.command(command)
+
+    def command(self, command: tuple[str, Any]) -> None:
+        """A control (MIDI CC or OSC, any thread)."""
+        self.inbox.put(("cmd", command, None, time.perf_counter()))
+
+    def watch_input(self, name: str) -> None:
+        self.inputs.append(name)
+
+    # --- the loop -------------------------------------------------------------------------
+    def run(self, watch: Any = None) -> str:
+        """Play until stopped; returns why it ended. Every note it started is switched off
+        whatever happens; a vanished port raises MidiError after that."""
+        reason = "stopped"
+        switch = sys.getswitchinterval()
+        # the scheduler's thread must get the GIL as soon as it wakes, not after the main
+        # thread's 5 ms slice of stepping the network: hand it over every 0.5 ms instead
+        sys.setswitchinterval(SWITCH_S)
+        try:
+            if self.s.clock == "out":
+                self.out.send([START])
+            if self.mode == "continue":
+                self._continue(time.perf_counter())
+            next_watch = time.perf_counter() + WATCH_EVERY_S
+            while self.stopping is None:
+                self._drain(timeout=0.005 if self.answering or self.mode == "accompany"
+                            else 0.02)
+                now = time.perf_counter()
+                if self.sched.error is not None:
+                    raise MidiError(f"the MIDI output failed ({self.sched.error}); "
+                                    "all notes off, performance ended")
+                if watch is not None and now >= next_watch:
+                    next_watch = now + WATCH_EVERY_S
+                    gone = watch.gone(self.inputs, self.outputs)
+                    if gone:
+                        raise MidiError(f"MIDI {gone} vanished; all notes off, "
+                                        "performance ended")
+                if not self.paused and self.stopping is None:
+                    self._tick(now)
+            reason = self.stopping
+        except KeyboardInterrupt:
+            reason = "interrupted"
+            raise
+        finally:
+            self._finish(reason)
+            sys.setswitchinterval(switch)
+        return reason
+
+    def _finish(self, reason: str) -> None:
+        offs = self.sched.close()
+        self.events.append(("end", time.perf_counter(), (reason, offs)))
+        if self.s.clock == "out":
+            try:
+                self.out.port.send_message([STOP])
+            except Exception:  # noqa: BLE001 - the port may be what vanished
+                pass
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            item = self.inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._take(*item)
+            try:
+                item = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _take(self, what: str, a: Any, b: Any, t: float) -> None:
+        if what == "cmd":
+            self._control(*a)
+            return
+        if self.paused:
+            return
+        if what == "on":
+            if self.answering and self.mode == "call":
+                self._silence("the player took the lead")
+            self.held[a] = (b, t)
+            if self.mode == "accompany":  # only accompany reads (and empties) it
+                self.heard_new.append(("on", a, b))
+        elif a in self.held:
+            vel, start = self.held.pop(a)
+            self.phrase = (self.phrase + [Heard(a, vel, start, t)])[-MAX_PHRASE_NOTES:]
+            if self.mode == "accompany":
+                self.heard_new.append(("off", a, 0))
+        self.last_in = t
+
+    def _control(self, name: str, value: Any) -> None:
+        self.events.append((name, time.perf_counter(), value))
+        if name == "temperature":
+            self.stepper.set_temperature(value)
+        elif name == "stop":
+            self.stopping = "stopped"
+        elif name == "pause":
+            if value and not self.paused:
+                self._silence("paused")
+            self.paused = bool(value)
+        elif name == "reset":
+            self._silence("reset")
+            self.stepper.reset()
+            self.phrase, self.last_phrase, self.held, self.heard_new = [], [], {}, []
+            self.next_token = None
+        elif name == "mode" and value in MODES and value != self.mode:
+            self._silence(f"mode {value}")
+            self.mode = value
+            if value == "continue":
+                try:
+                    self._continue(time.perf_counter())
+                except MidiError as e:  # a control must not end the performance
+                    print(f"ignored mode continue: {e}", file=self.err, flush=True)
+                    self.mode = "call"
+
+    def _silence(self, why: str) -> None:
+        """Stop the answer now: queued notes dropped, sounding notes switched off."""
+        self.answering = False
+        self.sched.silence()
+        self.voice.sounding.clear()
+        self.pulse_k = 0  # clock pulses are queued again from now
+        self.events.append(("silence", time.perf_counter(), why))
+
+    # --- the modes ------------------------------------------------------------------------
+    def _tick(self, now: float) -> None:
+        if self.s.clock == "out":
+            self._pulses(now)
+        if self.mode == "done":
+            if self.sched.pending() == 0:
+                self.stopping = "finished"
+            return
+        if not self.grid.running:
+            return  # following a clock that has not started: listen only
+        if self.mode == "accompany":
+            self._accompany(now)
+            return
+        if not self.answering and self.mode == "call" and self.phrase and not self.held \
+                and now - self.last_in >= self.s.wait:
+            self.last_phrase, self.phrase = self.phrase, []
+            self._answer(self.voice.phrase_tokens(self.last_phrase), now)
+        if self.answering:
+            self._generate(now)
+
+    def _answer(self, tokens: list[str], now: float) -> None:
+        """Read ``tokens`` and start answering at the first position after the lookahead."""
+        index = self.stepper.codec.vocab.index
+        tokens = [t for t in tokens if t in index]  # e.g. a heard pitch ABC never saw
+        self.primer = tokens
+        feed = tokens or ([self.next_token] if self.next_token else [])
+        if not feed:
+            self.events.append(("nothing to continue", now, None))
+            return
+        self.next_token = self.stepper.step(feed)[0]
+        self.voice.speed = self.follower.bpm / 120.0 if self.follower else 1.0
+        self.voice.begin(now + self.s.ahead)
+        self.answering = True
+        self.events.append(("answer", now, self.voice.next_time()))
+
+    def _length(self) -> float:
+        if self.s.seconds is not None:
+            return self.s.seconds / self.grid.step_s if self.voice.grid_based \
+                else self.s.seconds
+        quarters = self.s.bars * 4
+        if self.voice.grid_based:
+            return quarters * self.grid.steps_per_quarter
+        return quarters * 60.0 / self.s.bpm
+
+    def _generate(self, now: float) -> None:
+        horizon = now + self.s.ahead + (4 * self.grid.step_s * self.grid.steps_per_quarter
+                                        if isinstance(self.voice, AbcVoice) else 0.0)
+        length = self._length()
+        for _ in range(MAX_TOKENS_A_TICK):
+            if self.voice.played() >= length:
+                self._end_answer()
+                return
+            if self.voice.next_time() >= horizon:
+                return
+            self._queue(self.voice.play(self.next_token), now)
+            self.next_token = self.stepper.step([self.next_token])[0]
+
+    def _queue(self, timed: list, now: float) -> None:
+        """Hand messages to the scheduler, except a note-on already more than LATE_S late
+        (the loop was starved of CPU): a burst of stale notes is worse than a gap. Its
+        note-off still goes; the output drops a note-off for a note it never sent."""
+        for when, msg in timed:
+            if msg[0] & 0xF0 == NOTE_ON and when < now - LATE_S:
+                self.dropped_late += 1
+                continue
+            self.sched.at(when, msg)
+
+    def _end_answer(self) -> None:
+        for when, msg in self.voice.end():
+            self.sched.at(when, msg)
+        self.answering = False
+        self.answers += 1
+        self.events.append(("answered", time.perf_counter(), list(self.voice.tokens)))
+        if self.mode == "continue":
+            self._write()
+            if self.s.source is not None or self.s.mode == "continue":
+                # the command asked for one continuation: end once it has sounded
+                self.mode = "done"
+            else:
+                self.mode = "call"
+        if self.s.answers and self.answers >= self.s.answers:
+            self.mode = "done"
+
+    def _accompany(self, now: float) -> None:
+        """Play along: before each of the model's steps, feed what the player did since the
+        step before (or, when the player did nothing, the model's own last token)."""
+        if not self.answering:
+            self.voice.begin(now + self.s.ahead)
+            self.answering = True
+        for _ in range(MAX_TOKENS_A_TICK):
+            if self.voice.next_time() >= now + self.s.ahead:
+                return
+            lead = self._heard_tokens() or [self.next_token or self._rest()]
+            token = self.stepper.step(lead)[0]
+            self._queue(self.voice.play(token), now)
+            self.next_token = token
+
+    def _heard_tokens(self) -> list[str]:
+        heard, self.heard_new = self.heard_new, []
+        if not heard:
+            return []
+        if isinstance(self.voice, MelodyVoice):
+            ons = [p for kind, p, _ in heard if kind == "on"]
+            # one value a step: the highest new note, else a note-off if nothing is held
+            return [str(max(ons))] if ons else ([] if self.held else ["128"])
+        codec, tokens = self.stepper.codec, []
+        for kind, p, vel in heard:
+            if kind == "on" and codec.options["velocity_bins"]:
+                tokens.append(f"vel{codec.velocity_bin(vel)}")
+            tokens.append(f"{kind}{p}")
+        return tokens
+
+    def _rest(self) -> str:
+        return "129" if isinstance(self.voice, MelodyVoice) else "shift10"
+
+    def _continue(self, now: float) -> None:
+        codec = self.stepper.codec
+        if self.s.source is not None:
+            item = codec.read(self.s.source)
+            tokens = codec.tokenize(item)[-4 * MAX_PHRASE_NOTES:]
+        else:
+            tokens = self.voice.phrase_tokens(self.phrase or self.last_phrase)
+            self.phrase = []
+        if not tokens and not self.next_token:
+            raise MidiError("nothing to continue: give --from FILE, or play a phrase first")
+        self._answer(tokens, now)
+
+    def _write(self) -> None:
+        if not self.s.out_file:
+            return
+        codec = self.stepper.codec
+        tokens = self.primer + self.voice.tokens
+        self.written = Path(self.s.out_file)
+        codec.write(codec.detokenize(tokens), self.written)
+        self.events.append(("written", time.perf_counter(), str(self.written)))
+
+    def _pulses(self, now: float) -> None:
+        grid = self.grid if isinstance(self.grid, Grid) else None
+        if grid is None:
+            return
+        self.pulse_k = max(self.pulse_k, grid.first_step_at(now))
+        while grid.time_of(self.pulse_k) < now + self.s.ahead:
+            for t in clock_pulses(grid, self.pulse_k):
+                self.sched.at(t, [CLOCK])
+            self.pulse_k += 1
+
+    @property
+    def done(self) -> bool:
+        return self.mode == "done"

@@ -7,16 +7,19 @@ being written at the same time as the studio); it has the same hooks: ``notes`` 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import struct
 import threading
 import time
 import warnings
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 
 import creative_rnn as cr
@@ -186,3 +189,29 @@ def shared_runs(tmp_path_factory, startrek: Path, shared: Path) -> dict[str, Pat
         _RUNS.update(text=text_run(root, startrek), docs=text_run(root, startrek, True),
                      melody=music_run(root, shared))
     return dict(_RUNS)
+
+
+# --- a real browser (Debian's chromium driven by Playwright) -------------------------------
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+                "--host-resolver-rules=MAP evil.example 127.0.0.1"]  # a hostile site, locally
+# Without chromium the browser tests skip; in CI (CI=true, set by .ci/run, which installs it)
+# they run and fail at launch instead of passing silently.
+needs_chromium = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true",
+    reason=f"{CHROMIUM} is absent (apt-get install chromium)")
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A launched headless chromium (a Playwright Browser), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -5,25 +5,18 @@ Screenshots of each view are saved under the pytest tmp dir (the path is printed
 
 from __future__ import annotations
 
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from support import SHARED
-from support_web import LiveServer, shared_runs, wait_until
+from support_web import LiveServer, chromium, needs_chromium, shared_runs, wait_until
 
 from creative_rnn.web import Limits, create_app
 from creative_rnn.web.guard import served_hosts
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--autoplay-policy=no-user-gesture-required",
-        "--host-resolver-rules=MAP evil.example 127.0.0.1"]  # a hostile site on this machine
+pytestmark = needs_chromium
 WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 
@@ -49,11 +42,8 @@ def shots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

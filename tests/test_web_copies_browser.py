@@ -3,22 +3,16 @@ Chromium): shaded in a text sample with the source on hover, outlined on the pia
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from support import SHARED
-from support_web import LiveServer, shared_runs
+from support_web import LiveServer, chromium, needs_chromium, shared_runs
 from test_web_copies_api import LINE, melody_prime
 
 from creative_rnn.web import create_app
 from creative_rnn.web.copies import sample_copies
 from creative_rnn.web.guard import served_hosts
 
-CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"{CHROMIUM} is absent (apt-get install chromium)")
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = needs_chromium
 WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 DONE = "document.querySelector('#gen-status').textContent.startsWith('done')"
 
@@ -35,11 +29,8 @@ def server(tmp_path_factory, startrek):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -5,21 +5,16 @@ with every note of the sample."""
 from __future__ import annotations
 
 import json
-import os
 import xml.etree.ElementTree as ET
 
 import pytest
-from playwright.sync_api import sync_playwright
 from support import SHARED
-from support_web import LiveServer, shared_runs, studio_client
+from support_web import LiveServer, chromium, needs_chromium, shared_runs, studio_client
 
 import creative_rnn as cr
 from creative_rnn.web import create_app
 from creative_rnn.web.guard import served_hosts
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 # A reel whose written notes are its sounding notes (no ties, no grace notes): 34 of them.
@@ -101,12 +96,9 @@ def test_score_refuses_text_models_and_bad_ids(client):
 # --- in a real browser -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def page(runs, tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)")
     live = LiveServer()
     live.app = create_app([runs["melody"]], hosts=served_hosts("127.0.0.1", live.port))
-    with live, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with live, chromium() as browser:
         context = browser.new_context(viewport={"width": 1100, "height": 1400})
         page = context.new_page()
         page.set_default_timeout(WAIT)
@@ -119,7 +111,6 @@ def page(runs, tmp_path_factory):
         assert not problems, problems  # no uncaught script errors
         foreign = [u for u in requests if not u.startswith((live.url, "blob:", "data:"))]
         assert not foreign, f"the page fetched from the network: {foreign}"
-        browser.close()
 
 
 def shown_score(page) -> dict:
@@ -130,6 +121,7 @@ def shown_score(page) -> dict:
     return score
 
 
+@needs_chromium
 def test_the_music_view_draws_a_score_with_the_samples_notes(page, tmp_path_factory):
     page.select_option("#model", "melody")
     page.fill("#prime", "")

@@ -88,3 +88,57 @@ def test_a_run_whose_corpus_is_gone_still_generates(tmp_path, startrek):
     assert sample["copies"]["spans"] == []
     assert "changed since" in sample["copies"]["error"] and str(tmp_path) not in \
         sample["copies"]["error"]
+
+
+# --- an ABC run: copied notes of a folk tune on the piano roll (AbcCodec.note_tokens) -------
+# A jig with what makes ABC's notes more than one token each: accidentals, lengths, a broken
+# rhythm, a tie across a bar line (one note of two), a grace note (no note), a chord (two notes
+# of one span), a triplet and rests.
+JIG = """X:1
+T:Copied jig
+M:6/8
+L:1/8
+K:G
+|:D|G2B d>cB|A^GA B2-|B{c}BA G2z|[DF]3 (3DEF G:|
+|:d|g2f e2d|=c2B A2G|F2A d2z|G3 G2:|
+"""
+
+
+@pytest.fixture(scope="module")
+def abc_app(tmp_path_factory, startrek):
+    """The text run, and a tiny ABC run whose training split holds the jig (the book has it
+    twice, so one copy trains whatever the split)."""
+    import creative_rnn as cr
+
+    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    root = tmp_path_factory.mktemp("abccopies")
+    book = root / "book.abc"
+    book.write_text("\n".join(JIG.replace("X:1", f"X:{n}") for n in (1, 2, 3)),
+                    encoding="utf-8")
+    cr.train(corpus=[str(book)], out=root / "abc", codec="abc", preset="tiny", hidden_size=16,
+             embedding_size=8, max_steps=4, eval_every=4, checkpoint_every=4,
+             progress_bar=False)
+    return create_app([runs["text"], root / "abc"])
+
+
+def test_copied_notes_of_an_abc_tune_are_the_notes_inside_a_span(abc_app):
+    client = studio_client(abc_app)
+    gen = abc_app.state.studio.models["abc"].gen
+    prime = JIG.split("K:G\n")[0] + "K:G\n" + JIG.split("K:G\n")[1].split("\n")[0]  # part A
+    (sample,) = done(client, model="abc", prime=prime, length=4)
+    spans = sample["copies"]["spans"]
+    assert spans and all(isinstance(s["notes"], list) for s in spans)
+    ranges = gen.codec.note_tokens(sample["ids"])
+    assert ranges is not None and len(ranges) == len(sample["notes"])
+    for s in spans:
+        assert s["notes"] == [k for k, r in enumerate(ranges)
+                              if s["start"] <= r[0] and r[1] <= s["end"]]
+    # the longest copy is the primed part: its marked notes are that part's sounding notes,
+    # the tied B one note, the grace note none, the chord two (its first note, whose interval
+    # from a note before it the meter cannot know, may fall outside the span)
+    longest = max(spans, key=lambda s: s["end"] - s["start"])
+    part = [n[0] for n in gen.codec.notes(gen.codec.render(prime))]
+    marked = [sample["notes"][k][0] for k in longest["notes"]]
+    assert len(part) == 19 and marked == part[len(part) - len(marked):]
+    assert len(marked) >= len(part) - 1
+    assert sample["copies"] == sample_copies(gen, sample["ids"])

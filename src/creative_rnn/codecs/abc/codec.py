@@ -36,6 +36,7 @@ from ..base import Codec
 from ..midi import render as midi_render
 from ..midi.render import default_music_formats
 from ..vocab import NUM_SPECIAL
+from . import notemap
 from .bars import BarState, bars, complete_share, durations_of, token_class
 from .pitch import by_semitones, midi_pitches, to_tonic_c
 from .tokens import AbcError, detokenize_tune, is_bar, is_header, is_text, tokenize_tune
@@ -266,25 +267,31 @@ class AbcCodec(Codec):
     def notes(self, item: str, qpm: float = 120.0) -> list[tuple[int, float, float, int]]:
         """(MIDI pitch, start s, end s, velocity) per sounding note, ties joined, at
         ``qpm`` quarter notes a minute (ABC tempo marks are not kept)."""
-        sec = 60.0 / qpm
-        out: list[tuple[int, float, float, int]] = []
-        open_ties: dict[int, int] = {}  # pitch -> index in out of a note tied onwards
-        for n in self.score(item).flatten().notes:
-            if n.duration.isGrace or n.quarterLength == 0:
-                continue
-            start, end = float(n.offset) * sec, float(n.offset + n.quarterLength) * sec
-            tied_on = n.tie is not None and n.tie.type in ("start", "continue")
-            for p in n.pitches:
-                j = open_ties.pop(p.midi, None)
-                # a tie joins two notes of one pitch only; O'Neill's books also write
-                # "g3-a" for a slur, which music21 reads as a tie: those stay two notes
-                if j is not None and abs(out[j][2] - start) < 1e-9:
-                    out[j] = (p.midi, out[j][1], end, 80)
-                else:
-                    j = len(out)
-                    out.append((p.midi, start, end, 80))
-                if tied_on:
-                    open_ties[p.midi] = j
+        return _joined(_sounding(self.score(item)), qpm)[0]
+
+    def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int] | None] | None:
+        """For each note of ``notes(decode(ids))``: the ids from its first token (an
+        accidental, its pitch, or a chord's ``[``) to its last (its length, a chord's ``]``
+        and length; a tied note's last part), so a chord's notes share one range. None for a
+        tune whose tokens and music21's notes do not agree note for note (notemap.py), or
+        that music21 cannot read: no mapping rather than a wrong one."""
+        vocab = self._need_vocab()
+        at = [i for i, t in enumerate(ids) if int(t) >= NUM_SPECIAL]  # token -> index in ids
+        tokens = [vocab.token(int(ids[i])) for i in at]
+        found = notemap.events(tokens)
+        if found is None:
+            return None
+        try:
+            elements = _sounding(self.score(self.detokenize(tokens)))  # = decode(ids)
+        except AbcError:
+            return None
+        owner = notemap.owners(elements, found)
+        if owner is None:
+            return None
+        out: list[tuple[int, int] | None] = []
+        for parts in _joined(elements)[1]:
+            first, last = found[owner[parts[0]]], found[owner[parts[-1]]]
+            out.append((at[first.start], at[last.end - 1] + 1))
         return out
 
     # --- quality -----------------------------------------------------------------------
@@ -332,6 +339,39 @@ class AbcCodec(Codec):
         if complete_bars:
             procs.append(CompleteBars(self._need_vocab().tokens))
         return procs
+
+
+def _sounding(score) -> list:
+    """The notes and chords of a score that sound: grace notes and zero lengths left out."""
+    return [n for n in score.flatten().notes
+            if not (n.duration.isGrace or n.quarterLength == 0)]
+
+
+def _joined(elements: Sequence[Any], qpm: float = 120.0
+            ) -> tuple[list[tuple[int, float, float, int]], list[list[int]]]:
+    """(notes, parts): one note per pitch of each element, a tied one joined to the note it
+    continues; ``parts[k]``, the indices into ``elements`` that make note ``k``."""
+    sec = 60.0 / qpm
+    out: list[tuple[int, float, float, int]] = []
+    parts: list[list[int]] = []
+    open_ties: dict[int, int] = {}  # pitch -> index in out of a note tied onwards
+    for e, n in enumerate(elements):
+        start, end = float(n.offset) * sec, float(n.offset + n.quarterLength) * sec
+        tied_on = n.tie is not None and n.tie.type in ("start", "continue")
+        for p in n.pitches:
+            j = open_ties.pop(p.midi, None)
+            # a tie joins two notes of one pitch only; O'Neill's books also write
+            # "g3-a" for a slur, which music21 reads as a tie: those stay two notes
+            if j is not None and abs(out[j][2] - start) < 1e-9:
+                out[j] = (p.midi, out[j][1], end, 80)
+                parts[j].append(e)
+            else:
+                j = len(out)
+                out.append((p.midi, start, end, 80))
+                parts.append([e])
+            if tied_on:
+                open_ties[p.midi] = j
+    return out, parts
 
 
 def _without_repeats(item: str) -> str:

@@ -41,17 +41,6 @@ class EngineUnsupported(SamplingError):
     """The model has a shape the fast engine does not run (the eager step still does)."""
 
 
-_warm = False  # whether this process has run the compiled kernels (see ``warm``)
-
-
-def warm() -> bool:
-    """Whether the compiled kernels have run in this process. Numba compiles them once per
-    machine (cached on disk), but every process pays about a second to import Numba and load
-    that cache on its first step (1.4 s measured on a loaded 2-core machine, 0.8 s quiet), so
-    a caller with little to generate does better on the eager step until then."""
-    return _warm
-
-
 def _kernels():
     """The compiled kernels, imported (and compiled) on first use; numba is optional."""
     try:
@@ -195,8 +184,6 @@ class StepEngine:
             one, scratch = partial(self._k.step, _CELLS[self.cell]), (gi, gh)
         for t in range(ids.shape[1]):
             one(ids[:, t].copy(), h, cs, *self._w, logits, *scratch)
-        global _warm
-        _warm = True
         return logits
 
     def step(self, ids: Any, state: State | None = None) -> tuple[np.ndarray, State]:

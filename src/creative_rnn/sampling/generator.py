@@ -32,7 +32,6 @@ from ..config import SampleConfig
 from ..core.device import resolve_device, small_step_threads
 from ..core.logits import LogitsProcessor, choose, forbid, temperature, top_k, top_p
 from ..engine import EngineUnsupported, StepEngine
-from ..engine import warm as engine_warm
 from ..engine.graph import GraphSampler
 from ..errors import SamplingError
 from ..novelty import Novelty, check_max_copy, copied_spans, index_for
@@ -45,10 +44,12 @@ ENGINES = ("auto", "torch", "fast")
 # (torch's tuned matrix products reuse each weight across rows better): 1.3x on 2x128 and
 # 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
 ENGINE_MAX_STREAMS = 16
-# below this many tokens (num x length) a process whose engine is still cold samples on the
-# eager step: ~1,100 tokens/s for a 2x128 LSTM on one thread, against the engine's first-use
-# cost of 0.8-1.4 s (benchmarks/sampling_overhead.py measures both)
-COLD_ENGINE_TOKENS = 1000
+# below this many tokens (num x length) `auto` samples on the eager step: ~3,000 tokens/s for
+# a 2x128 LSTM on one thread finish such a job before the compiled engine's first use in a
+# process (0.3-1.4 s: Numba's import and cache) would have; benchmarks/sampling_overhead.py.
+# Decided by the job alone, not by whether the engine has run in this process, so a seed
+# gives the same samples in a fresh process and in a long-lived one (the studio)
+SMALL_JOB_TOKENS = 1000
 _CHUNK = 256  # tokens per call into the compiled loop between yields
 # A prime is fed once through the whole batch, so it is bounded before any work: characters
 # of a text prime (checked before tokenizing), tokens after encoding, bytes of a prime file
@@ -169,12 +170,10 @@ class Generator:
     def _fast_engine(self, num: int, length: int):
         """The compiled engine when ``engine`` asks for it (or ``auto`` allows it), else None.
         Built per call: it reads the weights once, and this model may have changed since.
-        ``auto`` leaves a small job to the eager step while the engine is cold in this
-        process: its first use costs about a second (``engine.warm``), more than the eager
-        step takes for ``COLD_ENGINE_TOKENS`` tokens."""
+        ``auto`` leaves a small job (under ``SMALL_JOB_TOKENS``) to the eager step."""
         if self.engine == "torch" or self.device.type != "cpu" or (
-                self.engine == "auto" and (num > ENGINE_MAX_STREAMS or (
-                    not engine_warm() and num * length < COLD_ENGINE_TOKENS))):
+                self.engine == "auto" and (num > ENGINE_MAX_STREAMS
+                                           or num * length < SMALL_JOB_TOKENS)):
             return None
         try:
             return StepEngine.from_model(self.model)

@@ -42,13 +42,20 @@ def g_prime(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 0, 1.0, s * (1.0 - s))
 
 
-def init(D: int, H: int, rng: np.random.Generator, scale: float = 0.3) -> Params:
-    """Small random weights (for tests): U_k (H, D), b_k (H,) for k in z, h."""
+def init_gates(gates: tuple[str, ...], D: int, H: int, rng: np.random.Generator,
+               scale: float = 0.3) -> Params:
+    """Small random weights (for tests): U_k (H, D), b_k (H,) for each k in ``gates`` (the
+    minimal cells' only parameters: every gate reads x_t alone)."""
     p: Params = {}
-    for k in GATES:
+    for k in gates:
         p[f"U_{k}"] = rng.normal(0, scale, (H, D))
         p[f"b_{k}"] = rng.normal(0, scale, H)
     return p
+
+
+def init(D: int, H: int, rng: np.random.Generator, scale: float = 0.3) -> Params:
+    """Small random weights (for tests): U_k (H, D), b_k (H,) for k in z, h."""
+    return init_gates(GATES, D, H, rng, scale)
 
 
 def forward(p: Params, xs: np.ndarray, h0: np.ndarray | None = None

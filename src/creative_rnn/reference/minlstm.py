@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lstm import _sigmoid
-from .mingru import g, g_prime
+from .mingru import g, g_prime, init_gates
 from .scan import linear_scan
 
 Params = dict[str, np.ndarray]
@@ -34,11 +34,7 @@ GATES = ("f", "i", "h")
 
 def init(D: int, H: int, rng: np.random.Generator, scale: float = 0.3) -> Params:
     """Small random weights (for tests): U_k (H, D), b_k (H,) for k in f, i, h."""
-    p: Params = {}
-    for k in GATES:
-        p[f"U_{k}"] = rng.normal(0, scale, (H, D))
-        p[f"b_{k}"] = rng.normal(0, scale, H)
-    return p
+    return init_gates(GATES, D, H, rng, scale)
 
 
 def forward(p: Params, xs: np.ndarray, h0: np.ndarray | None = None

@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ...core.files import atomic_write_bytes, atomic_write_text
 from ...errors import ConfigError, SamplingError, UserError
 from .. import score as engrave
@@ -37,7 +35,8 @@ from ..midi import render as midi_render
 from ..midi.render import default_music_formats
 from ..vocab import NUM_SPECIAL
 from . import notemap
-from .bars import BarState, bars, complete_share, durations_of, token_class
+from .bars import bars, complete_share
+from .complete import CompleteBars
 from .pitch import by_semitones, midi_pitches, to_tonic_c
 from .tokens import AbcError, detokenize_tune, is_bar, is_header, is_text, tokenize_tune
 from .units import to_unit
@@ -267,7 +266,7 @@ class AbcCodec(Codec):
     def notes(self, item: str, qpm: float = 120.0) -> list[tuple[int, float, float, int]]:
         """(MIDI pitch, start s, end s, velocity) per sounding note, ties joined, at
         ``qpm`` quarter notes a minute (ABC tempo marks are not kept)."""
-        return _joined(_sounding(self.score(item)), qpm)[0]
+        return notemap.joined(notemap.sounding(self.score(item)), qpm)[0]
 
     def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int] | None] | None:
         """For each note of ``notes(decode(ids))``: the ids from its first token (an
@@ -282,14 +281,14 @@ class AbcCodec(Codec):
         if found is None:
             return None
         try:
-            elements = _sounding(self.score(self.detokenize(tokens)))  # = decode(ids)
+            elements = notemap.sounding(self.score(self.detokenize(tokens)))  # = decode(ids)
         except AbcError:
             return None
         owner = notemap.owners(elements, found)
         if owner is None:
             return None
         out: list[tuple[int, int] | None] = []
-        for parts in _joined(elements)[1]:
+        for parts in notemap.joined(elements)[1]:
             first, last = found[owner[parts[0]]], found[owner[parts[-1]]]
             out.append((at[first.start], at[last.end - 1] + 1))
         return out
@@ -341,39 +340,6 @@ class AbcCodec(Codec):
         return procs
 
 
-def _sounding(score) -> list:
-    """The notes and chords of a score that sound: grace notes and zero lengths left out."""
-    return [n for n in score.flatten().notes
-            if not (n.duration.isGrace or n.quarterLength == 0)]
-
-
-def _joined(elements: Sequence[Any], qpm: float = 120.0
-            ) -> tuple[list[tuple[int, float, float, int]], list[list[int]]]:
-    """(notes, parts): one note per pitch of each element, a tied one joined to the note it
-    continues; ``parts[k]``, the indices into ``elements`` that make note ``k``."""
-    sec = 60.0 / qpm
-    out: list[tuple[int, float, float, int]] = []
-    parts: list[list[int]] = []
-    open_ties: dict[int, int] = {}  # pitch -> index in out of a note tied onwards
-    for e, n in enumerate(elements):
-        start, end = float(n.offset) * sec, float(n.offset + n.quarterLength) * sec
-        tied_on = n.tie is not None and n.tie.type in ("start", "continue")
-        for p in n.pitches:
-            j = open_ties.pop(p.midi, None)
-            # a tie joins two notes of one pitch only; O'Neill's books also write
-            # "g3-a" for a slur, which music21 reads as a tie: those stay two notes
-            if j is not None and abs(out[j][2] - start) < 1e-9:
-                out[j] = (p.midi, out[j][1], end, 80)
-                parts[j].append(e)
-            else:
-                j = len(out)
-                out.append((p.midi, start, end, 80))
-                parts.append([e])
-            if tied_on:
-                open_ties[p.midi] = j
-    return out, parts
-
-
 def _without_repeats(item: str) -> str:
     """The tune with repeat signs made plain bar lines and ending marks dropped."""
     try:
@@ -406,50 +372,3 @@ def _histogram(tunes: Sequence[Sequence[str]]) -> list[float]:
 
 def _tv(p: Sequence[float], q: Sequence[float]) -> float:
     return 0.5 * sum(abs(a - b) for a, b in zip(p, q))
-
-
-class CompleteBars:
-    """Logit processor: forbid every token that would break the current bar.
-
-    Called with logits ``(rows, V)`` and the ids so far of each row; keeps a BarState per
-    row (advanced only by the new ids) and sets the logits of refused tokens to -inf."""
-
-    def __init__(self, vocab_tokens: Sequence[str]):
-        self.tokens = list(vocab_tokens)
-        self.durations = durations_of(self.tokens)
-        self.classes: dict[str, list[int]] = {}
-        for i, t in enumerate(self.tokens[NUM_SPECIAL:], NUM_SPECIAL):
-            self.classes.setdefault(token_class(t), []).append(i)
-        self.states: dict[int, tuple[list[int], int, BarState]] = {}
-        self.memo: dict[tuple, torch.Tensor] = {}
-
-    def _state(self, ids: list[int]) -> BarState:
-        cached = self.states.get(id(ids))
-        if cached is None or cached[0] is not ids or cached[1] > len(ids):
-            cached = (ids, 0, BarState(self.durations))
-        ids_ref, seen, st = cached
-        for i in ids[seen:]:
-            if i >= NUM_SPECIAL:
-                st.feed(self.tokens[i])  # a refused prime token leaves the best state we have
-        self.states[id(ids)] = (ids, len(ids), st)
-        return st
-
-    def __call__(self, logits: torch.Tensor, histories: list[list[int]]) -> torch.Tensor:
-        mask = torch.zeros_like(logits, dtype=torch.bool)  # True = allowed
-        for row, ids in enumerate(histories):
-            mask[row] = self._allowed(self._state(ids))
-        return logits.masked_fill(~mask, float("-inf"))
-
-    def _allowed(self, st: BarState) -> torch.Tensor:
-        """Allowed ids (V,) in a state; the same state recurs often, so answers are kept."""
-        key = st.key()
-        if key not in self.memo:
-            allowed = torch.zeros(len(self.tokens), dtype=torch.bool)
-            for members in self.classes.values():
-                if st.copy().feed(self.tokens[members[0]]):
-                    allowed[members] = True
-            allowed[2] = st.can_end()  # </s> only after a closing bar line
-            if not allowed.any():  # nothing fits (should not happen): let the model choose
-                allowed[:] = True
-            self.memo[key] = allowed
-        return self.memo[key]

@@ -185,3 +185,37 @@ def owners(elements: Sequence[Any], found: Sequence[Event]) -> list[int] | None:
 def _fraction(x: float | Fraction) -> Fraction:
     """music21 keeps lengths as Fractions or as floats it has checked are exact binary."""
     return x if isinstance(x, Fraction) else Fraction(x).limit_denominator(1 << 20)
+
+
+# --- music21's side: the notes it sounds, ties joined (AbcCodec.notes and note_tokens) ---
+def sounding(score) -> list:
+    """The notes and chords of a score that sound: grace notes and zero lengths left out."""
+    return [n for n in score.flatten().notes
+            if not (n.duration.isGrace or n.quarterLength == 0)]
+
+
+def joined(elements: Sequence[Any], qpm: float = 120.0
+            ) -> tuple[list[tuple[int, float, float, int]], list[list[int]]]:
+    """(notes, parts): one note per pitch of each element, a tied one joined to the note it
+    continues; ``parts[k]``, the indices into ``elements`` that make note ``k``."""
+    sec = 60.0 / qpm
+    out: list[tuple[int, float, float, int]] = []
+    parts: list[list[int]] = []
+    open_ties: dict[int, int] = {}  # pitch -> index in out of a note tied onwards
+    for e, n in enumerate(elements):
+        start, end = float(n.offset) * sec, float(n.offset + n.quarterLength) * sec
+        tied_on = n.tie is not None and n.tie.type in ("start", "continue")
+        for p in n.pitches:
+            j = open_ties.pop(p.midi, None)
+            # a tie joins two notes of one pitch only; O'Neill's books also write
+            # "g3-a" for a slur, which music21 reads as a tie: those stay two notes
+            if j is not None and abs(out[j][2] - start) < 1e-9:
+                out[j] = (p.midi, out[j][1], end, 80)
+                parts[j].append(e)
+            else:
+                j = len(out)
+                out.append((p.midi, start, end, 80))
+                parts.append([e])
+            if tied_on:
+                open_ties[p.midi] = j
+    return out, parts

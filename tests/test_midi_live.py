@@ -71,22 +71,22 @@ def jack():
         os.environ["JACK_DEFAULT_SERVER"] = old
 
 
+def _tiny_run(tmp_path_factory, codec: str, corpus: str, steps: int):
+    out = tmp_path_factory.mktemp("midi_live") / codec
+    cr.train(corpus=[str(shared_file(corpus))], out=out, codec=codecs.get(codec),
+             preset="tiny", hidden_size=32, max_steps=steps, eval_every=steps,
+             progress_bar=False)
+    return out
+
+
 @pytest.fixture(scope="module")
 def performance_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("midi_live") / "performance"
-    cr.train(corpus=[str(shared_file("midi/waltzing-matilda.mid"))], out=out,
-             codec=codecs.get("performance"), preset="tiny", hidden_size=32, max_steps=20,
-             eval_every=20, progress_bar=False)
-    return out
+    return _tiny_run(tmp_path_factory, "performance", "midi/waltzing-matilda.mid", 20)
 
 
 @pytest.fixture(scope="module")
 def melody_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("midi_live") / "melody"
-    cr.train(corpus=[str(shared_file("melody/melodies.jsonl"))], out=out,
-             codec=codecs.get("melody"), preset="tiny", hidden_size=32, max_steps=30,
-             eval_every=30, progress_bar=False)
-    return out
+    return _tiny_run(tmp_path_factory, "melody", "melody/melodies.jsonl", 30)
 
 
 class Player:

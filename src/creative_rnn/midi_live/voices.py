@@ -74,20 +74,10 @@ class Voice:
         return [(t, [MIDI_OFF | self.channel, pitch, 0])]
 
 
-class MelodyVoice(Voice):
-    """One token a grid step: 0-127 a note-on (ending the note before), 128 a note-off,
-    129 nothing new."""
+class GridVoice(Voice):
+    """A voice on the clock's grid (melody, ABC): its position ``k`` counts grid steps."""
 
     grid_based = True
-
-    def phrase_tokens(self, notes: Sequence[Heard]) -> list[str]:
-        if not notes:
-            return []
-        spq, step_s = self.grid.steps_per_quarter, self.grid.step_s
-        t0 = min(n.start for n in notes)
-        quarters = [(n.pitch, (n.start - t0) / step_s / spq, (n.end - t0) / step_s / spq)
-                    for n in notes]
-        return [str(v) for v in canonical(steps_from_notes(quarters, spq))]
 
     def begin(self, now: float) -> None:
         self.k = self.start = self.grid.first_step_at(now)
@@ -99,6 +89,20 @@ class MelodyVoice(Voice):
 
     def played(self) -> float:
         return self.k - self.start
+
+
+class MelodyVoice(GridVoice):
+    """One token a grid step: 0-127 a note-on (ending the note before), 128 a note-off,
+    129 nothing new."""
+
+    def phrase_tokens(self, notes: Sequence[Heard]) -> list[str]:
+        if not notes:
+            return []
+        spq, step_s = self.grid.steps_per_quarter, self.grid.step_s
+        t0 = min(n.start for n in notes)
+        quarters = [(n.pitch, (n.start - t0) / step_s / spq, (n.end - t0) / step_s / spq)
+                    for n in notes]
+        return [str(v) for v in canonical(steps_from_notes(quarters, spq))]
 
     def play(self, token: str) -> list[Timed]:
         v, t = int(token), self.next_time()
@@ -157,12 +161,11 @@ class PerformanceVoice(Voice):
         return out
 
 
-class AbcVoice(Voice):
+class AbcVoice(GridVoice):
     """ABC tunes through their notes: tokens are gathered a bar at a time, and each finished
     bar is read by the codec (``notes``, at the grid's tempo) and played from the bar's
     start. The player's phrase is written as ABC in C major, one note per eighth."""
 
-    grid_based = True
     HEADER = ["M:4/4", "L:1/8", "K:Cmaj"]  # the frame a heard phrase is written in
     MAX_BAR_TOKENS = 64  # a bar line that never comes: play what there is
 
@@ -184,17 +187,9 @@ class AbcVoice(Voice):
         return tokens + ["|"]
 
     def begin(self, now: float) -> None:
-        self.k = self.start = self.grid.first_step_at(now)
         self.bar: list[str] = []
         self.head = [t for t in self.tokens if ":" in t] or list(self.HEADER)
-        self.sounding.clear()
-        self.tokens = []
-
-    def next_time(self) -> float:
-        return self.grid.time_of(self.k)
-
-    def played(self) -> float:
-        return self.k - self.start
+        super().begin(now)
 
     def play(self, token: str) -> list[Timed]:
         self.tokens.append(token)

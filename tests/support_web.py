@@ -215,3 +215,34 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+PAGE_WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
+
+
+@contextlib.contextmanager
+def studio_page(browser, url: str, shot: tuple[str, Path] | None = None) -> Iterator[Any]:
+    """A page of the studio at ``url``, once it says it is ready. On leaving: a screenshot of
+    ``shot`` (selector, path) for a person to look at, then no uncaught script error, no
+    error banner, and nothing fetched from anywhere but the studio itself."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1400})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(PAGE_WAIT)
+        problems: list[str] = []
+        requests: list[str] = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(url)
+        page.wait_for_function("window.studioReady === true")
+        yield page
+        if shot:
+            page.locator(shot[0]).screenshot(path=shot[1])
+        assert not problems, problems
+        assert page.is_hidden("#error")
+        origin = url.split("/", 3)[:3]
+        foreign = [u for u in requests
+                   if not (u.split("/", 3)[:3] == origin or u.startswith(("blob:", "data:")))]
+        assert not foreign, f"the page fetched from the network: {foreign}"
+    finally:
+        context.close()

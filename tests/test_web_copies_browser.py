@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 from support import SHARED
-from support_web import LiveServer, chromium, needs_chromium, shared_runs
+from support_web import (
+    LiveServer,
+    chromium,
+    needs_chromium,
+    shared_runs,
+    studio_page,
+)
 from test_web_copies_api import LINE, melody_prime
 
 from creative_rnn.web import create_app
@@ -13,7 +19,6 @@ from creative_rnn.web.copies import sample_copies
 from creative_rnn.web.guard import served_hosts
 
 pytestmark = needs_chromium
-WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 DONE = "document.querySelector('#gen-status').textContent.startsWith('done')"
 
 
@@ -35,18 +40,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, server, tmp_path_factory):
-    context = browser.new_context(viewport={"width": 1100, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    problems = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(server.url + "/")
-    page.wait_for_function("window.studioReady === true")
-    yield page
-    page.locator("#generate").screenshot(path=tmp_path_factory.mktemp("copies") / "gen.png")
-    assert not problems, problems  # no uncaught script errors
-    assert page.is_hidden("#error")
-    context.close()
+    shot = ("#generate", tmp_path_factory.mktemp("copies") / "gen.png")
+    with studio_page(browser, server.url + "/", shot) as page:
+        yield page
 
 
 def generate(page, model: str, length: int, prime: str) -> None:

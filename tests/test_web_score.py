@@ -9,24 +9,19 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from support import SHARED
-from support_web import LiveServer, chromium, needs_chromium, shared_runs, studio_client
+from support_web import (
+    LiveServer,
+    chromium,
+    needs_chromium,
+    shared_runs,
+    studio_client,
+    studio_page,
+)
+from test_codecs_score import REEL, REEL_NOTES  # a reel whose written notes all sound
 
 import creative_rnn as cr
 from creative_rnn.web import create_app
 from creative_rnn.web.guard import served_hosts
-
-WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
-
-# A reel whose written notes are its sounding notes (no ties, no grace notes): 34 of them.
-REEL = """X:1
-T:Test reel
-M:4/4
-L:1/8
-K:D
-|:DFAF dFAF|GBdB AFED:|
-|:d2fd (3efg fe|[df]ec A z d2:|
-|d2 A2 F2 D2|]
-"""
 
 
 def engraved_notes(svg: str) -> int:
@@ -79,7 +74,7 @@ def test_score_of_an_abc_tune_has_its_notes(client):
     assert len(codec.notes(codec.decode(ids))) == 34
     r = client.post("/api/score", json={"model": "abc", "ids": ids})
     assert r.status_code == 200, r.text
-    assert engraved_notes(r.text) == 34
+    assert engraved_notes(r.text) == REEL_NOTES
 
 
 def test_score_refuses_text_models_and_bad_ids(client):
@@ -98,19 +93,8 @@ def test_score_refuses_text_models_and_bad_ids(client):
 def page(runs, tmp_path_factory):
     live = LiveServer()
     live.app = create_app([runs["melody"]], hosts=served_hosts("127.0.0.1", live.port))
-    with live, chromium() as browser:
-        context = browser.new_context(viewport={"width": 1100, "height": 1400})
-        page = context.new_page()
-        page.set_default_timeout(WAIT)
-        problems, requests = [], []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(live.url + "/")
-        page.wait_for_function("window.studioReady === true")
+    with live, chromium() as browser, studio_page(browser, live.url + "/") as page:
         yield page
-        assert not problems, problems  # no uncaught script errors
-        foreign = [u for u in requests if not u.startswith((live.url, "blob:", "data:"))]
-        assert not foreign, f"the page fetched from the network: {foreign}"
 
 
 def shown_score(page) -> dict:

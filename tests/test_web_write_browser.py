@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import pytest
 from support import SHARED
-from support_web import LiveServer, chromium, needs_chromium, shared_runs
+from support_web import (
+    LiveServer,
+    chromium,
+    needs_chromium,
+    shared_runs,
+    studio_page,
+)
 
 from creative_rnn.web import create_app
 from creative_rnn.web.guard import served_hosts
 
 pytestmark = needs_chromium
-WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +37,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, server, tmp_path_factory):
-    context = browser.new_context(viewport={"width": 1100, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    problems = []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(server.url + "/#write")
-    page.wait_for_function("window.studioReady === true")
-    yield page
-    page.locator("#write").screenshot(path=tmp_path_factory.mktemp("write") / "write.png")
-    assert not problems, problems  # no uncaught script errors
-    assert page.is_hidden("#error")
-    context.close()
+    shot = ("#write", tmp_path_factory.mktemp("write") / "write.png")
+    with studio_page(browser, server.url + "/#write", shot) as page:
+        yield page
 
 
 def answered_after(page, n: int, prime: str) -> None:

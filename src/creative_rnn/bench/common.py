@@ -22,7 +22,23 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cpus, torch {torch.__version__}"
+    flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in _cpu_flags()]
+    line = f"{cpu}, {os.cpu_count()} cpus, flags {' '.join(flags) or 'none of avx2/avx512'}, " \
+           f"torch {torch.__version__}"
+    # these limit what torch and oneDNN use: a machine run as if it had fewer features
+    limits = [f"{k}={os.environ[k]}" for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+              if os.environ.get(k)]
+    return line + (f" (limited: {' '.join(limits)})" if limits else "")
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
 def device_name(device: torch.device) -> str:

@@ -98,6 +98,11 @@ def ours(path: Path, minutes: float, preset: str, device: torch.device,
               progress_bar=False, eval_max_tokens=200_000, device=device.type,
               **(overrides or {}))
         rows = rundir.read_metrics(out)
+        model = rundir.read_config(out)["model"]
+    steps = max((r.get("step", 0) for r in rows), default=0)
+    # the shape it trained (a fitted preset chooses its width here) and the steps it made
+    print(f"trained {model['cell']} {model['num_layers']}x{model['hidden_size']}: "
+          f"{steps:,} steps", flush=True)
     return [(r["elapsed_s"], r["val_loss"]) for r in rows if "val_loss" in r]
 
 

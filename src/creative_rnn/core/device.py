@@ -34,7 +34,12 @@ def native_bf16_cpu() -> bool:
             flags = next((line for line in f if line.startswith("flags")), "").split()
     except OSError:  # not Linux: stay with fp32
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    if "avx512_bf16" not in flags and "amx_bf16" not in flags:
+        return False
+    try:  # oneDNN limited below the CPU (ONEDNN_MAX_CPU_ISA=AVX2) has no bf16 LSTM at all
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch without the query: trust the flags
+        return True
 
 
 def autocast_for(device: torch.device, precision: str):

@@ -73,7 +73,10 @@ def test_the_step_form_is_forward_one_token_at_a_time(cell):
             logits, state = m.step(x[:, t], state)
             got.append(logits)
     assert torch.allclose(torch.stack(got, 1), want, atol=1e-5)
-    assert torch.allclose(m.hidden(state), m.hidden(want_state), atol=1e-5)
+    got_state, want_parts = m.state_tensors(state), m.state_tensors(want_state)
+    assert got_state.keys() == want_parts.keys()  # every part (the LSTM's c too) carried
+    for part, value in want_parts.items():
+        assert torch.allclose(got_state[part], value, atol=1e-5), part
 
 
 def test_state_tensors_round_trip_and_detach():

@@ -114,6 +114,8 @@ class SequenceModel(nn.Module):
         emb = self.embedding(x)
         if isinstance(self.rnn, cells.CellStack):
             out, state = self.rnn(emb, state, self.config.weight_drop)
+        elif x.size(1) == 1 and not self.training and x.device.type == "cpu":
+            out, state = self._one_token(emb, state)
         elif self.training and (self.config.weight_drop > 0
                               or self.rnn.dropout > 0 and x.device.type == "cpu"):
             out, state = self._layer_by_layer(emb, state)
@@ -128,6 +130,30 @@ class SequenceModel(nn.Module):
         return logits[:, 0], state
 
     _STEP = {"rnn": torch.rnn_tanh, "gru": torch.gru, "lstm": torch.lstm}
+    _CELL = {"rnn": torch.rnn_tanh_cell, "gru": torch.gru_cell, "lstm": torch.lstm_cell}
+
+    def _one_token(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """One token through the stack with the cells' own step ops (what sampling does
+        after the prime). The same maths as ``self.rnn``, which on the CPU hands even one
+        step to oneDNN's sequence primitive: its set-up cost 282 us for a 2x128 LSTM step
+        where ``torch.lstm_cell`` per layer takes 59 (2 cores, AVX512; sampling_overhead.py
+        measures the generator against a bare nn.LSTM loop)."""
+        cfg, rnn, lstm = self.config, self.rnn, self.config.cell == "lstm"
+        if state is None:
+            state = self.init_state(x.size(0), x.device)
+        step, h_t, finals = self._CELL[cfg.cell], x[:, 0], []
+        for layer in range(cfg.num_layers):
+            U, V, b_ih, b_hh = (getattr(rnn, f"{kind}_l{layer}")
+                                for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            if lstm:
+                final = step(h_t, (state[0][layer], state[1][layer]), U, V, b_ih, b_hh)
+                h_t = final[0]
+            else:
+                final = h_t = step(h_t, state[layer], U, V, b_ih, b_hh)
+            finals.append(final)
+        if lstm:
+            return h_t.unsqueeze(1), tuple(torch.stack([f[i] for f in finals]) for i in (0, 1))
+        return h_t.unsqueeze(1), torch.stack(finals)
 
     def _layer_by_layer(self, x: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
         """The stacked recurrence one layer at a time with fast_dropout between layers: the

@@ -44,7 +44,7 @@ ENGINES = ("auto", "torch", "fast")
 # (torch's tuned matrix products reuse each weight across rows better): 1.3x on 2x128 and
 # 2x256 LSTMs (benchmarks/sampling_speed.py), so auto hands larger batches to torch
 ENGINE_MAX_STREAMS = 16
-# below this many tokens (num x length) `auto` samples on the eager step: ~3,000 tokens/s for
+# below this many tokens (num x length) `auto` samples on the eager step: ~6,000 tokens/s for
 # a 2x128 LSTM on one thread finish such a job before the compiled engine's first use in a
 # process (0.3-1.4 s: Numba's import and cache) would have; benchmarks/sampling_overhead.py.
 # Decided by the job alone, not by whether the engine has run in this process, so a seed

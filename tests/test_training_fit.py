@@ -1,6 +1,8 @@
 """A preset that fits the machine (training/fit.py): with a time budget on the CPU, `small`
-takes the widest width whose measured step leaves enough steps in the budget."""
+takes the first rung (2x384 at batch 64, then the widths at batch 32) whose measured step leaves
+enough steps in the budget."""
 
+import dataclasses
 import json
 import math
 
@@ -14,12 +16,18 @@ from creative_rnn.training import fit as fitting
 CPU = torch.device("cpu")
 
 
-def timer_for(ms_per_width):
-    """A stand-in for step_seconds: a machine whose step at each width takes these ms."""
+BIG = 64  # the batch a fast machine takes (fitting.BIG_BATCH["small"]); the preset's is 32
+
+
+def timer_for(ms_per_width, big=None):
+    """A stand-in for step_seconds: a machine whose step at each width (batch 32) takes these
+    ms, and ``big`` ms for the tuned width at batch 64 (twice the 384 step when not given)."""
     calls = []
 
     def timer(model_cfg, train_cfg, device):
-        calls.append(model_cfg.hidden_size)
+        calls.append((model_cfg.hidden_size, train_cfg.batch_size))
+        if train_cfg.batch_size == BIG:
+            return (big or 2 * ms_per_width[model_cfg.hidden_size]) / 1e3
         return ms_per_width[model_cfg.hidden_size] / 1e3
 
     return timer, calls
@@ -30,7 +38,8 @@ def small(minutes=10.0, **overrides):
 
 
 @pytest.mark.parametrize("ms, want, timed", [
-    # as fast as the machine the preset was tuned on: the tuned width, timed once
+    # as fast as the machine the preset was tuned on: 300 ms at batch 64 leaves 2,000 steps,
+    # so the tuned width at the tuned batch
     ({384: 150, 320: 120, 256: 90, 192: 60}, 384, [384]),
     # twice as slow (an AVX2 laptop in fp32): 300 ms leaves 2,000 steps, 256 leaves 3,333
     ({384: 300, 320: 240, 256: 180, 192: 120}, 256, [384, 320, 256]),
@@ -39,40 +48,76 @@ def small(minutes=10.0, **overrides):
 ])
 def test_the_widest_width_with_enough_steps_in_the_budget(ms, want, timed):
     model_cfg, train_cfg = small()
+    assert (model_cfg.hidden_size, train_cfg.batch_size) == (384, 32)  # the tuned recipe
     timer, calls = timer_for(ms)
     lines = []
-    chosen = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
-                         timer=timer)
-    assert chosen.hidden_size == want and calls == timed
+    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
+                                timer=timer)
+    assert chosen.hidden_size == want and train.batch_size == 32
+    assert calls == [(384, BIG)] + [(w, 32) for w in timed]
     steps = train_cfg.max_minutes * 60 / (ms[want] / 1e3)
     assert steps >= fitting.MIN_STEPS or want == fitting.LADDER["small"][-1]
     assert bool(lines) == (want != 384)  # a changed width is said, with the measurements
-    assert all(f"{w}: {ms[w]} ms" in lines[0] for w in timed) if lines else True
+    assert all(f"{w}x32: {ms[w]} ms" in lines[0] for w in timed) if lines else True
     # everything else of the preset stays
     assert {k: v for k, v in vars(chosen).items() if k != "hidden_size"} == \
         {k: v for k, v in vars(model_cfg).items() if k != "hidden_size"}
+    assert train == train_cfg
+
+
+def test_a_fast_machine_takes_the_bigger_batch():
+    # AMX: 2x384 at batch 64 in 125 ms leaves 4,800 steps in 10 minutes
+    model_cfg, train_cfg = small()
+    timer, calls = timer_for({384: 80, 320: 70, 256: 60, 192: 50}, big=125)
+    lines = []
+    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
+                                timer=timer)
+    assert (chosen.hidden_size, train.batch_size) == (384, BIG) and calls == [(384, BIG)]
+    assert chosen == model_cfg and "batch 64" in lines[0] and "384x64: 125 ms" in lines[0]
+    assert {k: v for k, v in vars(train).items() if k != "batch_size"} == \
+        {k: v for k, v in vars(train_cfg).items() if k != "batch_size"}
 
 
 def test_a_longer_budget_keeps_the_tuned_width_on_a_slow_machine():
     timer, _ = timer_for({384: 300, 320: 240, 256: 180, 192: 120})
-    chosen = fitting.fit("small", *small(minutes=60), CPU, set(), timer=timer)
-    assert chosen.hidden_size == 384  # 60 min at 300 ms is 12,000 steps
+    chosen, train = fitting.fit("small", *small(minutes=60), CPU, set(), timer=timer)
+    # 60 min at 600 ms (batch 64) is 6,000 steps: a long budget takes the bigger batch too
+    assert chosen.hidden_size == 384 and train.batch_size == BIG
 
 
-@pytest.mark.parametrize("case", ["pinned", "no budget", "gpu", "tiny preset", "no preset"])
+@pytest.mark.parametrize("pinned, ms, want, timed", [
+    # the width pinned: only the batch is chosen, at that width
+    ({"hidden_size"}, {384: 80}, (384, BIG), [(384, BIG)]),
+    ({"hidden_size"}, {384: 300}, (384, 32), [(384, BIG), (384, 32)]),
+    # the batch pinned: only the width, at that batch
+    ({"batch_size"}, {384: 300, 320: 240, 256: 180, 192: 120}, (256, 32),
+     [(384, 32), (320, 32), (256, 32)]),
+])
+def test_a_pinned_key_is_kept_and_the_other_fitted(pinned, ms, want, timed):
+    model_cfg, train_cfg = small()
+    timer, calls = timer_for(ms)
+    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, pinned, timer=timer)
+    assert (chosen.hidden_size, train.batch_size) == want and calls == timed
+
+
+@pytest.mark.parametrize("case", ["pinned", "no budget", "gpu", "tiny preset", "no preset",
+                                  "another width"])
 def test_what_is_never_fitted(case):
     preset, device, pinned = "small", CPU, set()
     model_cfg, train_cfg = small(minutes=0.0 if case == "no budget" else 10.0)
     if case == "pinned":
-        pinned = {"hidden_size"}
+        pinned = {"hidden_size", "batch_size"}
     elif case == "gpu":
         device = torch.device("cuda")
     elif case == "tiny preset":
         preset = "tiny"
     elif case == "no preset":
         preset = None
+    elif case == "another width":  # a config that changed the width without pinning it
+        model_cfg = dataclasses.replace(model_cfg, hidden_size=200)
     timer, calls = timer_for({384: 900, 320: 900, 256: 900, 192: 900})
-    assert fitting.fit(preset, model_cfg, train_cfg, device, pinned, timer=timer) is model_cfg
+    chosen, train = fitting.fit(preset, model_cfg, train_cfg, device, pinned, timer=timer)
+    assert chosen is model_cfg and train is train_cfg
     assert calls == []
 
 

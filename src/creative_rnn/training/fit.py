@@ -1,19 +1,21 @@
 """A preset that fits the machine it runs on: with a time budget on the CPU, ``small``
-chooses its width from what this machine does in its first seconds.
+chooses its width and batch from what this machine does in its first seconds.
 
 ``small`` was tuned by 10-minute races on a 2-core CPU with native bf16 (README,
 Benchmarks): 2x384 won there, at about 150 ms a step, some 4,000 optimizer steps in the
 budget. A slower machine (the common AVX2 laptop kind, where bf16 is emulated and fp32 is
 used) gets fewer steps in the same minutes, and the measured lead of the preset over the
 plain 2x256 script fell from 0.052 to 0.021 nats there: the tuned width is too wide for the
-steps it gets. So before training, ``fit`` times a few training steps of the preset's width
-in the precision the run will use, and steps down a ladder of widths until the budget holds
-``MIN_STEPS`` steps of it (three quarters of the tuned recipe's count), or the ladder ends.
+steps it gets. A faster one (AMX) gets nearly twice the steps, and there batch 32 levelled
+off early where batch 64 went on learning. So before training, ``fit`` times a few training
+steps in the precision the run will use: the tuned width at batch 64, then the ladder of
+widths at the preset's batch, and takes the first whose step leaves ``MIN_STEPS`` steps in
+the budget (three quarters of the tuned recipe's count), or the ladder's last.
 
-Only keys the user did not set are chosen (``--set hidden_size=...`` always wins), only for
-a language model with ``--max-minutes`` (a step budget already says how much to do), and
-only on the CPU (a GPU runs ``medium``/``large``). The choice is printed and written to the
-run's config.json, so a resume and the run's readers see the width it trained with.
+Only keys the user did not set are chosen (``--set hidden_size=...`` or ``batch_size`` always
+wins), only for a language model with ``--max-minutes`` (a step budget already says how much
+to do), and only on the CPU (a GPU runs ``medium``/``large``). The choice is printed and
+written to the run's config.json, so a resume and the run's readers see what it trained with.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from ..models import SequenceModel
 TIMING_VOCAB = 96  # the corpus is not read yet; a text vocabulary's size (the head costs little)
 # preset -> widths to try, widest (the tuned one) first
 LADDER: dict[str, tuple[int, ...]] = {"small": (384, 320, 256, 192)}
+# preset -> the batch a machine takes when the tuned width still makes MIN_STEPS steps at it:
+# on a 2-core Xeon with AMX (7,752 steps of 2x384 at batch 32 in 10 minutes) batch 64 reached
+# 1.4111 nats/char where batch 32 reached 1.4301, same run (README, Benchmarks)
+BIG_BATCH: dict[str, int] = {"small": 64}
 # the tuned 2x384 recipe made about 4,000 steps in its winning 10 minutes; a quarter less is
 # allowed, so a machine as fast as that one, a little disturbed, keeps the tuned width
 MIN_STEPS = 3000
@@ -68,25 +74,34 @@ def step_seconds(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.d
 
 def fit(preset: str | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         device: torch.device, pinned: set[str], log: Callable[[str], None] = print,
-        timer: Callable[..., float] = step_seconds) -> ModelConfig:
-    """The model config for this machine: ``model_cfg`` itself unless ``preset`` has a
-    ladder, the run has a time budget on the CPU and ``hidden_size`` is not ``pinned``;
-    then the widest width of the ladder whose measured step leaves ``MIN_STEPS`` steps in
-    the budget (the narrowest if none does)."""
+        timer: Callable[..., float] = step_seconds) -> tuple[ModelConfig, TrainConfig]:
+    """The configs for this machine: the given ones unless ``preset`` has a ladder, the run
+    has a time budget on the CPU and ``hidden_size`` and ``batch_size`` are not both
+    ``pinned``; then the first rung whose measured step leaves ``MIN_STEPS`` steps in the
+    budget (the last if none does). The rungs: the tuned width at ``BIG_BATCH`` (a machine
+    fast enough for it), then the ladder's widths at the preset's batch."""
     ladder = LADDER.get(preset or "")
     if (not ladder or not train_cfg.max_minutes or device.type != "cpu"
-            or "hidden_size" in pinned or model_cfg.hidden_size != ladder[0]):
-        return model_cfg
+            or {"hidden_size", "batch_size"} <= pinned):
+        return model_cfg, train_cfg
+    widths = (model_cfg.hidden_size,) if "hidden_size" in pinned else ladder
+    if widths[0] != model_cfg.hidden_size:  # not the preset's width: nothing tuned to fit
+        return model_cfg, train_cfg
+    rungs = [(w, train_cfg.batch_size) for w in widths]
+    if "batch_size" not in pinned and preset in BIG_BATCH:
+        rungs.insert(0, (widths[0], BIG_BATCH[preset]))
     budget_s = train_cfg.max_minutes * 60
     tried = []
-    for width in ladder:
-        candidate = dataclasses.replace(model_cfg, hidden_size=width)
-        seconds = timer(candidate, train_cfg, device)
-        tried.append(f"{width}: {seconds * 1e3:.0f} ms")
-        if budget_s / seconds >= MIN_STEPS or width == ladder[-1]:
+    for width, batch in rungs:
+        model = dataclasses.replace(model_cfg, hidden_size=width)
+        train = dataclasses.replace(train_cfg, batch_size=batch)
+        seconds = timer(model, train, device)
+        tried.append(f"{width}x{batch}: {seconds * 1e3:.0f} ms")
+        if budget_s / seconds >= MIN_STEPS or (width, batch) == rungs[-1]:
             break
-    if width != model_cfg.hidden_size:
-        log(f"preset {preset} fitted to this machine: {model_cfg.num_layers}x{width} "
-            f"(a training step {', '.join(tried)}; {MIN_STEPS:,} steps wanted in "
-            f"{train_cfg.max_minutes:g} min; --set hidden_size=N to choose)")
-    return candidate
+    if (width, batch) != (model_cfg.hidden_size, train_cfg.batch_size):
+        log(f"preset {preset} fitted to this machine: {model_cfg.num_layers}x{width}, batch "
+            f"{batch} (a training step at width x batch {', '.join(tried)}; {MIN_STEPS:,} "
+            f"steps wanted in {train_cfg.max_minutes:g} min; --set hidden_size=N, "
+            f"--set batch_size=N to choose)")
+    return model, train

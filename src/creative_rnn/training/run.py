@@ -58,11 +58,11 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
         overrides["max_steps"] = UNLIMITED_STEPS  # a time budget alone: time decides the end
     model_cfg, train_cfg = resolve(preset, config, overrides)
     if task == "lm" and not codec.is_music and distributed.world().size == 1:
-        # with --max-minutes on the CPU, the text preset `small` takes a width this machine
-        # fits (fit.py); not under torchrun, where every process would have to measure the same
+        # with --max-minutes on the CPU, the text preset `small` takes a width and batch this
+        # machine fits (fit.py); not under torchrun, where every process would measure the same
         pinned = set(overrides) | (set(read_config_file(config)) if config else set())
-        model_cfg = fit(preset, model_cfg, train_cfg, resolve_device(train_cfg.device), pinned,
-                        log=print if progress_bar else lambda line: None)
+        model_cfg, train_cfg = fit(preset, model_cfg, train_cfg, resolve_device(train_cfg.device),
+                                   pinned, log=print if progress_bar else lambda line: None)
     seed_everything(train_cfg.seed)
     sources = [corpus] if isinstance(corpus, (str, Path)) else list(corpus or [])
     the_task, train_cfg = new_task(task, sources, codec, model_cfg, train_cfg, options,

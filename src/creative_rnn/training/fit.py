@@ -84,12 +84,13 @@ def fit(preset: str | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
     if (not ladder or not train_cfg.max_minutes or device.type != "cpu"
             or {"hidden_size", "batch_size"} <= pinned):
         return model_cfg, train_cfg
-    widths = (model_cfg.hidden_size,) if "hidden_size" in pinned else ladder
-    if widths[0] != model_cfg.hidden_size:  # not the preset's width: nothing tuned to fit
+    if "hidden_size" in pinned:
+        ladder = (model_cfg.hidden_size,)
+    elif model_cfg.hidden_size != ladder[0]:  # not the preset's width: nothing tuned to fit
         return model_cfg, train_cfg
-    rungs = [(w, train_cfg.batch_size) for w in widths]
+    rungs = [(w, train_cfg.batch_size) for w in ladder]
     if "batch_size" not in pinned and preset in BIG_BATCH:
-        rungs.insert(0, (widths[0], BIG_BATCH[preset]))
+        rungs.insert(0, (ladder[0], BIG_BATCH[preset]))
     budget_s = train_cfg.max_minutes * 60
     tried = []
     for width, batch in rungs:

@@ -152,6 +152,79 @@ def test_engraves_in_a_worker_thread():
     assert [notes_in(s) for s in svgs] == [REEL_NOTES, REEL_NOTES]
 
 
+# --- limits: music too large is refused before any work; Verovio stops at its time limit ---
+def no_engraving(*args, **kwargs):
+    raise AssertionError("the engraving started")
+
+
+def one_line(e: pytest.ExceptionInfo) -> str:
+    message = str(e.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.fixture
+def nothing_engraved(monkeypatch):
+    """Any music21 or Verovio work past the checks fails the test."""
+    for name in ("midi_svg", "score_svg", "_engrave"):
+        monkeypatch.setattr(score, name, no_engraving)
+
+
+def test_too_many_notes_refused_before_any_work(nothing_engraved):
+    codec = cr.codecs.get("melody")
+    item = [60 + i % 12 for i in range(20_000)]  # a note every sixteenth
+    with pytest.raises(SamplingError, match="too large to engrave: 20000 notes") as e:
+        score.svg(codec, item)
+    assert "at most 3000" in one_line(e)
+
+
+def test_too_many_notes_at_once_refused_before_any_work(nothing_engraved):
+    from creative_rnn.codecs.midi.io import Note
+
+    codec = cr.codecs.get("performance")
+    cluster = [Note(p, 0.0, 1.0, 80) for p in range(30, 70)] + [Note(72, 1.0, 2.0, 80)]
+    with pytest.raises(SamplingError, match="40 notes sounding at once") as e:
+        score.svg(codec, cluster)
+    one_line(e)
+
+
+def test_no_notes_refused():
+    with pytest.raises(SamplingError, match="no notes"):
+        score.svg(cr.codecs.get("melody"), [129, 129, 128])
+
+
+def test_too_long_refused_before_export_and_verovio(monkeypatch):
+    """One note 2,000 bars long: music21 would write 2,000 tied bars for Verovio."""
+    monkeypatch.setattr(score, "_engrave", no_engraving)
+    with pytest.raises(SamplingError, match="8000 quarter notes of length") as e:
+        score.abc_svg("X:1\nM:4/4\nL:1/4\nK:C\nC8000|]\n")
+    one_line(e)
+
+
+def test_counting_notes_at_once():
+    assert score.most_at_once([]) == 0
+    assert score.most_at_once([(0, 1, 1), (1, 2, 1)]) == 1  # one ends as the next starts
+    assert score.most_at_once([(0, 4, 1), (1, 2, 3), (1.5, 3, 1)]) == 5
+
+
+def test_verovio_past_its_time_limit_is_stopped_with_a_clear_message(monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(score, "TIME_LIMIT_S", 0.001)  # far less than any engraving takes
+    with pytest.raises(SamplingError, match="took Verovio longer than 0.001 s to engrave "
+                                            r"\(the time limit\)") as e:
+        score.abc_svg(REEL)
+    one_line(e)
+    assert multiprocessing.active_children() == []  # the child was killed and reaped
+
+
+def test_svg_over_its_size_limit_refused(monkeypatch):
+    monkeypatch.setattr(score, "MAX_SVG_BYTES", 10_000)  # the reel's score is larger
+    with pytest.raises(SamplingError, match="over 0.01 MB of SVG \\(the size limit\\)") as e:
+        score.abc_svg(REEL)
+    one_line(e)
+
+
 # --- `creative-rnn sample RUN --format svg`, for each music codec ----------------------------
 def _tiny_run(tmp_path, name: str, corpus, codec: str):
     return cr.train(corpus=[str(corpus)], out=tmp_path / name, codec=codec, preset="tiny",
@@ -200,3 +273,22 @@ def test_sample_cli_writes_a_score(music_runs, tmp_path, capsys, kind, prime, su
     item = codec.read(out)
     ties = svg.count('class="tie"')  # a note across a bar line is two tied notes
     assert notes_in(svg) - ties == len(codec.notes(item)) >= 4  # every note, the prime's too
+
+
+@pytest.mark.parametrize("kind, prime", [("performance", "C4:0.5 E4:0.5 G4:0.5 C5:0.5"),
+                                         ("abc", REEL)])
+def test_sample_cli_keeps_the_score_limits(music_runs, tmp_path, capsys, monkeypatch, kind,
+                                           prime):
+    """`sample --format svg` refuses a score past the limits as the studio does: one line
+    (the run's own files are still written; an ABC run notes the missing score)."""
+    from creative_rnn import cli
+
+    monkeypatch.setattr(score, "MAX_NOTES", 3)
+    rc = cli.main(["sample", str(music_runs[kind]), "--out", str(tmp_path / "s"), "--format",
+                   "svg", "--prime", prime, "--length", "0" if kind == "abc" else "1",
+                   "--seed", "1", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    said = [line for line in (out + err).splitlines() if "too large to engrave" in line]
+    assert len(said) == 1 and "at most 3" in said[0]
+    assert rc == (0 if kind == "abc" else 2)
+    assert not (tmp_path / "s.svg").exists()

@@ -6,7 +6,7 @@ parallel.py (codecs with many items per file: read in worker processes, cached).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from .named import (
     SHAKESPEARE_URL,
     bach_files,
     folk_files,
+    packaged_file,
     python_files,
     shakespeare_file,
 )
@@ -29,8 +30,10 @@ from .parallel import load_files
 
 
 def load(sources: str | Path | Iterable[str | Path], codec: Codec, documents: bool = False,
-         unit: str = "line", **named_options: Any) -> Corpus:
-    """Items for ``codec`` from corpus names, files, folders or globs.
+         unit: str = "line", progress: Callable[[int, int], None] | None = None,
+         **named_options: Any) -> Corpus:
+    """Items for ``codec`` from corpus names, files, folders or globs. ``progress(done,
+    total)`` is called as files are read (the web studio's Train view shows it).
 
     In stream mode each file is one item. In documents mode each file is split into
     documents by ``unit`` (``line`` for one title per line, ``paragraph`` for tunes
@@ -40,11 +43,13 @@ def load(sources: str | Path | Iterable[str | Path], codec: Codec, documents: bo
         sources = [sources]
     files, explicit = resolve_files(sources, **named_options)
     if codec.items_per_file:  # several items per file: parallel, timed, cached
-        return load_files(files, explicit, codec, list(sources))
+        return load_files(files, explicit, codec, list(sources), progress=progress)
     items: list[Any] = []
     used: list[str] = []
     skipped: list[str] = []
-    for f in files:
+    for n, f in enumerate(files):
+        if progress is not None:
+            progress(n, len(files))
         try:
             item = codec.read(f)
         except CorpusError as e:
@@ -67,5 +72,5 @@ def load(sources: str | Path | Iterable[str | Path], codec: Codec, documents: bo
 
 
 __all__ = ["load", "Corpus", "UNITS", "NAMED", "resolve_files", "split_units", "folk_files",
-           "bach_files", "python_files", "shakespeare_file", "FOLK_COLLECTIONS", "FOLK_GROUPS",
-           "SHAKESPEARE_ENV", "SHAKESPEARE_SHA256", "SHAKESPEARE_URL"]
+           "bach_files", "python_files", "packaged_file", "shakespeare_file", "FOLK_COLLECTIONS",
+           "FOLK_GROUPS", "SHAKESPEARE_ENV", "SHAKESPEARE_SHA256", "SHAKESPEARE_URL"]

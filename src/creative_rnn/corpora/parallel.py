@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import signal
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .. import codecs
+from ..core import child
 from ..core.files import atomic_write_text, cache_dir
 from ..errors import CorpusError, WriteError
 from .files import Corpus
@@ -42,8 +42,8 @@ CACHE_VERSION = 3  # bump when the cached layout or any reader's output changes
 FILE_TIMEOUT_S = 60.0  # one file's parse; a real score takes well under a second ...
 TIMEOUT_BYTES = 50_000  # ... and the limit grows by FILE_TIMEOUT_S per this many bytes, since
 # a book of hundreds of ABC tunes (music21's Essen files, ~80 kB) is one file
-CHILD_START_S = 120.0  # a child process that reads off the main thread: time to start (it
-# imports the package once per fork server) before its file's own time limit begins
+PRELOAD = ["creative_rnn.corpora.parallel", "creative_rnn.codecs"]  # what the fork server
+# imports once, so a worker or a child process starts without importing the package again
 PARALLEL_MIN_FILES = 16  # below this a process pool costs more than it saves
 PROGRESS_MIN_FILES = 20
 
@@ -101,33 +101,12 @@ def _too_slow(path: str, timeout: float) -> str:
 def _read_in_child(codec, path: str, timeout: float) -> tuple[str, Any]:
     """``read_one`` in a child process that gets ``timeout`` seconds to answer (counted from
     when it is ready, so starting it does not eat into a file's time) and is killed after."""
-    ctx = _context()
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(codec, path, send), daemon=True)
-    try:
-        child.start()
-        send.close()  # the child has its own end: EOF on ours means it died
-        if not receive.poll(CHILD_START_S) or receive.recv() != "ready":
-            return "skip", f"{path}: its reader process did not start"
-        if not receive.poll(timeout):
-            return "skip", _too_slow(path, timeout)
-        return receive.recv()
-    except (EOFError, OSError):
-        return "skip", f"{path}: its reader process died (exit code {child.exitcode})"
-    except Exception as e:  # the codec cannot be sent to a process (pickling)
-        return "skip", f"{path}: cannot be read in a child process ({type(e).__name__}: {e})"
-    finally:
-        if child.pid is not None:  # started: never leave it running
-            if child.is_alive():
-                child.kill()
-            child.join()
-        send.close()
-        receive.close()
-
-
-def _child(codec, path: str, send) -> None:
-    send.send("ready")
-    send.send(read_one(codec, path, timeout=0))  # the parent keeps the time
+    try:  # timeout=0 in the child: the parent keeps the time
+        return child.run(read_one, (codec, path, 0), timeout, PRELOAD)
+    except child.TimedOut:
+        return "skip", _too_slow(path, timeout)
+    except child.Failed as e:  # did not start, died, or the codec cannot be pickled
+        return "skip", f"{path}: cannot be read: {e}"
 
 
 def _to_json(codec, item: Any) -> Any:
@@ -158,10 +137,11 @@ def cache_path(files: list[Path], codec) -> Path:
 
 
 def load_files(files: list[Path], explicit: set, codec, sources: list, workers: int | None = None,
-               timeout: float = FILE_TIMEOUT_S, use_cache: bool = True, quiet: bool = False):
+               timeout: float = FILE_TIMEOUT_S, use_cache: bool = True, quiet: bool = False,
+               progress=None):
     """Items from ``files`` for ``codec`` (a ``corpora.Corpus``), reading in parallel with a
     per-file time limit and a disk cache. ``workers``: processes (default: up to 8, one per
-    core); 1 reads in this process."""
+    core); 1 reads in this process. ``progress(done, total)``: called as files are read."""
     cached = cache_path(files, codec) if use_cache and files else None
     if cached is not None and cached.is_file():
         try:
@@ -172,7 +152,7 @@ def load_files(files: list[Path], explicit: set, codec, sources: list, workers: 
             return corpus
         except (OSError, ValueError, KeyError, TypeError):
             pass  # a damaged cache file is rebuilt below
-    results = _read_all(files, codec, workers, timeout, quiet)
+    results = _read_all(files, codec, workers, timeout, quiet, progress)
     items: list[Any] = []
     used: list[str] = []
     skipped: list[str] = []
@@ -203,19 +183,8 @@ def load_files(files: list[Path], explicit: set, codec, sources: list, workers: 
     return corpus
 
 
-def _context():
-    """Fresh workers from a fork server where there is one: forking this process directly
-    could copy a lock held by one of torch's or tqdm's threads into the child."""
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" not in methods:
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["creative_rnn.corpora.parallel", "creative_rnn.codecs"])
-    return ctx
-
-
-def _read_all(files: list[Path], codec, workers: int | None, timeout: float, quiet: bool
-              ) -> list[tuple[str, Any]]:
+def _read_all(files: list[Path], codec, workers: int | None, timeout: float, quiet: bool,
+              progress=None) -> list[tuple[str, Any]]:
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if len(files) >= PARALLEL_MIN_FILES else 1
     bar = tqdm(total=len(files), unit="file", desc=f"reading {codec.name} files",
@@ -226,8 +195,10 @@ def _read_all(files: list[Path], codec, workers: int | None, timeout: float, qui
             for f in files:
                 results.append(read_one(codec, str(f), timeout))
                 bar.update()
+                if progress is not None:
+                    progress(len(results), len(files))
             return results
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=child.context(PRELOAD)) as pool:
             futures = [pool.submit(_worker, codec.name, codec.options, str(f), timeout)
                        for f in files]
             results = []
@@ -237,6 +208,8 @@ def _read_all(files: list[Path], codec, workers: int | None, timeout: float, qui
                 except Exception as e:  # a worker that died (out of memory, a crash)
                     results.append(("skip", f"{f}: its worker failed ({type(e).__name__}: {e})"))
                 bar.update()
+                if progress is not None:
+                    progress(len(results), len(files))
             return results
     finally:
         bar.close()

@@ -8,6 +8,11 @@ Verovio's SVG is built from our own notes, but the page still never puts it into
 markup: it shows it through an <img> from a blob: URL, where an SVG cannot run scripts or
 reach the page. The answer itself forbids scripts too (its Content-Security-Policy), should it
 ever be opened on its own.
+
+One score must not take the server: the ids are bounded by the longest sample this studio
+makes, the notes by codecs/score.py's limits before any engraving (a one-line 400 each), and
+Verovio engraves in a child process killed at its time limit, so the event loop answers other
+requests meanwhile (Verovio holds the GIL: in a worker thread it stopped them all).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..codecs import score
+from ..codecs.midi.music import MAX_PHRASE_TOKENS
 from .guard import ApiError, fields, json_body
 
 # guard.Guard adds nosniff and its own policy to every answer; this one adds "no scripts"
@@ -27,7 +33,10 @@ SVG_HEADERS = {"Cache-Control": "no-store",
 
 async def engrave(request: Request) -> Response:
     studio = request.app.state.studio
-    spec = {"model": (str, ..., None, 200), "ids": (list, ..., None, 20_000)}
+    # the longest sample this studio makes: max_length new tokens after a prime of at most
+    # max_prime characters (a token at most each) or a music phrase's MAX_PHRASE_TOKENS
+    most = studio.limits.max_length + max(studio.limits.max_prime, MAX_PHRASE_TOKENS)
+    spec = {"model": (str, ..., None, 200), "ids": (list, ..., None, most)}
     req = fields(await json_body(request), spec)
     m = studio.model(req["model"])
     if not m.music:
@@ -46,11 +55,11 @@ async def engrave(request: Request) -> Response:
 
 
 def _svg(codec, ids: list[int]) -> str:
-    """Run in a worker thread (codecs/score.py makes a fresh Verovio toolkit per call)."""
-    item = codec.decode(ids)
-    if not codec.notes(item):
-        raise ApiError("this sample has no notes to engrave")
-    return score.svg(codec, item)  # a SamplingError (a UserError) becomes a one-line 400
+    """Run in a worker thread: music21's part here (pure Python, which lets the event loop
+    run), Verovio's in a child process that this thread waits for."""
+    # too many notes, no notes, Verovio's time or size limit: a SamplingError (a UserError),
+    # which becomes a one-line 400
+    return score.svg(codec, codec.decode(ids))
 
 
 def routes() -> list[Route]:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydivsufsort import divsufsort
-from support import SHARED
+from support import shared_file
 
 from creative_rnn import codecs
 from creative_rnn.data.store import TokenStore
@@ -201,8 +201,8 @@ def test_text_never_seen_is_not_a_copy(tiny_text_run):
 
 # --- music runs: the index builds over many pieces, and finds a real one, transposed too -------
 MUSIC_CORPORA = {  # codec -> corpus: the shared melodies (a stream of 184 pieces), a tune book
-    "melody": SHARED / "melody" / "melodies.jsonl",
-    "performance": SHARED / "melody" / "melodies.jsonl",
+    "melody": shared_file("melody/melodies.jsonl"),
+    "performance": shared_file("melody/melodies.jsonl"),
     "abc": Path(__file__).parent / "fixtures" / "old_runs" / "abc" / "tunes.abc",
 }
 # beside the book's three tunes (in G, D and C), two scales whose keys and notes let the
@@ -289,3 +289,10 @@ def test_performance_note_tokens_run_from_note_on_to_note_off():
     assert len(ranges) == len(codec.notes(codec.decode(ids))) == 3
     for n, (a, b) in zip(codec.notes(codec.decode(ids)), ranges):
         assert tokens[a] == f"on{n.pitch}" and tokens[b - 1] == f"off{n.pitch}"
+
+
+def test_an_empty_music_sample_has_no_symbols():
+    """Regression (found by tests/test_web_copies_fuzz.py): an empty melody sample was an
+    IndexError inside the meter, and the studio's "copy meter failed inside the server"."""
+    for name in ("melody", "performance"):
+        assert PitchIntervals(codecs.get(name)).symbols(np.zeros(0, np.int64)).tolist() == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import SHARED
+from support import shared_file
 from support_web import shared_runs, studio_client
 
 from creative_rnn.web import create_app
@@ -18,7 +18,7 @@ LINE = "Where No Man Has Gone Before"  # line 3 of the Star Trek titles: in the 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     return create_app([runs["text"], runs["melody"]])
 
 
@@ -51,7 +51,7 @@ def test_a_copied_prime_is_placed_in_the_shown_text_with_its_source(client, app)
 
 def melody_prime(gen) -> str:
     """The first 48 steps from the first note of the first training melody, as a phrase."""
-    steps = gen.codec.read_items(SHARED / "melody" / "melodies.jsonl")[0]
+    steps = gen.codec.read_items(shared_file("melody/melodies.jsonl"))[0]
     first = next(i for i, v in enumerate(steps) if v < 128)
     return gen.codec.render(steps[first: first + 48])
 
@@ -79,12 +79,12 @@ def test_a_run_whose_corpus_is_gone_still_generates(tmp_path, startrek):
 
     corpus = tmp_path / "titles.txt"
     shutil.copy(startrek, corpus)
-    run = tmp_path / "run"
+    run = tmp_path / "titles"
     cr.train(corpus=[str(corpus)], out=run, preset="tiny", hidden_size=8, embedding_size=4,
              max_steps=1, eval_every=1, checkpoint_every=1, progress_bar=False)
     corpus.write_text("another text now\n" * 50, encoding="utf-8")
     client = studio_client(create_app([run]))
-    (sample,) = done(client, model="run", prime="Star", length=10)
+    (sample,) = done(client, model="titles", prime="Star", length=10)
     assert sample["copies"]["spans"] == []
     assert "changed since" in sample["copies"]["error"] and str(tmp_path) not in \
         sample["copies"]["error"]
@@ -110,7 +110,7 @@ def abc_app(tmp_path_factory, startrek):
     twice, so one copy trains whatever the split)."""
     import creative_rnn as cr
 
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     root = tmp_path_factory.mktemp("abccopies")
     book = root / "book.abc"
     book.write_text("\n".join(JIG.replace("X:1", f"X:{n}") for n in (1, 2, 3)),
@@ -142,3 +142,37 @@ def test_copied_notes_of_an_abc_tune_are_the_notes_inside_a_span(abc_app):
     assert len(part) == 19 and marked == part[len(part) - len(marked):]
     assert len(marked) >= len(part) - 1
     assert sample["copies"] == sample_copies(gen, sample["ids"])
+
+
+# --- an ensemble run: /api/copied answers in tokens (it was a 500: the codec has no tokenize) --
+def test_copied_steps_of_an_ensemble_run_are_token_spans(tmp_path_factory):
+    """Regression: /api/copied on an ensemble run answered 500 (write.py asked the codec for
+    tokens it does not have, then the namer indexed a vocabulary that lists no token texts)."""
+    from support import shared_file
+    from support_web import ensemble_run
+
+    from creative_rnn.data.cache import prepare
+    from creative_rnn.novelty.index import train_pieces
+
+    gestures = shared_file("gestures/metatone_gestures.jsonl")
+    app = create_app([ensemble_run(tmp_path_factory.mktemp("ens"), gestures)])
+    gen = app.state.studio.models["ensemble"].gen
+    codec, train = gen.codec, gen.config["train"]
+    store = prepare(gen.config["corpus"], codec, fit=False)
+    a, _ = train_pieces(store, (train["val_fraction"], train["doc_max_len"]))[0]
+    ids = [int(i) for i in store.ids[a + 100: a + 130]]  # 30 steps the run trained on
+    text = codec.render(codec.decode(ids))  # as a person types them: a step a line
+    r = studio_client(app).post("/api/copied", json={"model": "ensemble", "text": text})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["chars"] is False
+    typed = codec.encode(text)
+    # every step but the closing one (its predicted part is the text's last step, not the
+    # corpus's next) is the corpus's: one span of them, its text the steps it holds
+    longest = max(answer["spans"], key=lambda s: s["end"] - s["start"])
+    assert longest["end"] - longest["start"] >= len(typed) - 2
+    assert longest["text"] == "".join(codec.token_text(i)
+                                      for i in typed[longest["start"]:longest["end"]])
+    assert longest["source"].startswith("metatone_gestures.jsonl, token ")
+    bad = studio_client(app).post("/api/copied", json={"model": "ensemble", "text": "1 2 x"})
+    assert bad.status_code == 400 and "not a class" in bad.json()["error"]

@@ -7,7 +7,8 @@
                                  pieces.npy  (P, 2) int64: each piece's start in text and in
                                              the token store
                                  codes.npy   (num_symbols,) symbol -> code, 0 = not in corpus
-                                 meta.json   version, corpus digest, transform, split
+                                 meta.json   version, corpus digest, transform, split,
+                                             the arrays' SHA-256 (checked at open)
 
 Only the training split is indexed: the validation split is what the model never saw, so it
 is the reference for how original unseen material looks. Codes come from the symbols of
@@ -15,14 +16,19 @@ is the reference for how original unseen material looks. Codes come from the sym
 recorded, so a changed corpus never meets an index of the old one. libdivsufsort
 (pydivsufsort) sorts the suffixes in C with no memory beyond the array it returns: with the
 codes that is 5 bytes a token for a one-byte alphabet.
+
+The cache is never trusted: an entry that is not what build() wrote (open_index says how)
+is rebuilt, with a line saying why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ from ..core.files import UMASK, cache_dir, fsync_dir
 from ..data.store import TokenStore
 from .transform import Transform
 
-INDEX_VERSION = 1  # bump when the layout, the codes or a transform changes
+INDEX_VERSION = 2  # bump when the layout, the codes or a transform changes (2: checksum)
 _CHUNK = 1 << 22  # tokens mapped to codes at a time: bounds the temporaries (8 bytes each)
 
 
@@ -75,22 +81,147 @@ def key(codec_name: str, digest: str, transform: Transform, spec: dict[str, Any]
     return f"{codec_name}-{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
 
+class DamagedIndex(Exception):
+    """A cached entry that cannot be trusted; the message says why (meter.py rebuilds it)."""
+
+
+_ARRAYS = ("text", "sa", "pieces", "codes")
+# what build() writes: text is the store's ids (any of data/store.py's dtypes) or codes in
+# the smallest of uint8, uint16, int32; the rest have one dtype each
+_TEXT_DTYPES = tuple(np.dtype(t) for t in (np.uint8, np.uint16, np.int32, np.int64))
+_DTYPES = {"sa": np.dtype(np.int32), "pieces": np.dtype(np.int64), "codes": np.dtype(np.int32)}
+_META_MAX = 1 << 16  # bytes: a meta.json is a few hundred
+# entries whose checksum this process has verified, by the identity of their files (device,
+# inode, size, modification time): a second run on the same corpus does not hash it again
+_VERIFIED: set[tuple] = set()
+
+
 def open_index(entry: Path, transform: Transform, store: TokenStore) -> CopyIndex | None:
-    """A complete entry mapped from disk, or None (missing, damaged or of another version)."""
+    """The entry mapped from disk, or None when there is none. Raises DamagedIndex when it is
+    there but cannot be trusted: a file that is not a regular file (a FIFO would block the
+    open forever), is truncated or is not an array; a meta.json that is not an object of
+    this version; arrays of the wrong dtype or shape, pieces out of range; or bytes that do
+    not match the checksum written beside them (a damaged suffix array gives wrong answers,
+    and the searches only promise not to read outside the arrays whatever they hold)."""
+    if not os.path.lexists(entry):
+        return None
+    meta, identity = _read_meta(entry / "meta.json")
+    arrays = {}
+    for name in _ARRAYS:
+        arrays[name], seen = _mapped(entry / f"{name}.npy")
+        identity += seen
+    _check(meta, arrays, transform, store)
+    if identity not in _VERIFIED:
+        if meta.get("checksum") != checksum(arrays):
+            raise DamagedIndex("its arrays do not match the checksum in meta.json")
+        _VERIFIED.add(identity)
+    return CopyIndex(*(np.asarray(arrays[name]) for name in _ARRAYS), transform, store, meta)
+
+
+def checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over each array's name, dtype, shape and bytes. It reads every byte once: for
+    a 100 M-token corpus about 500-600 MB (text 1-2 bytes a token, the suffix array 4), about
+    what reading the files costs, and far less than building the index. open_index pays it
+    once per entry per process (_VERIFIED)."""
+    h = hashlib.sha256()
+    for name in _ARRAYS:
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a)
+    return f"sha256:{h.hexdigest()}"
+
+
+def _open_regular(path: Path):
+    """``path`` opened for reading, with its fstat, if it is a regular file. O_NONBLOCK: a
+    FIFO in its place would otherwise block the open until a writer came; fstat then refuses
+    it (and a folder or a device) before a byte is read."""
     try:
-        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-        if meta.get("version") != INDEX_VERSION:
-            return None
-        arrays = {name: np.load(entry / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                  for name in ("text", "sa", "pieces", "codes")}
-        text, sa = arrays["text"], arrays["sa"]
-        if not (text.ndim == 1 and sa.shape == text.shape and len(text) == meta["size"]
-                and arrays["codes"].shape == (transform.num_symbols,)):
-            return None
-        return CopyIndex(np.asarray(text), np.asarray(sa), np.asarray(arrays["pieces"]),
-                         np.asarray(arrays["codes"]), transform, store, meta)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # a truncated .npy fails to map; a torn meta.json fails to parse
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise DamagedIndex(f"{path.name} cannot be opened ({e.strerror})") from None
+    f = os.fdopen(fd, "rb")
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise DamagedIndex(f"{path.name} is not a regular file")
+    return f, st
+
+
+def _identity(path: Path, st: os.stat_result) -> tuple:
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _read_meta(path: Path) -> tuple[dict[str, Any], tuple]:
+    f, st = _open_regular(path)
+    with f:
+        if st.st_size > _META_MAX:
+            raise DamagedIndex(f"meta.json has {st.st_size:,} bytes (a few hundred expected)")
+        try:
+            meta = json.loads(f.read().decode("utf-8"))
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError
+            raise DamagedIndex("meta.json is not JSON") from None
+    if not isinstance(meta, dict):
+        raise DamagedIndex("meta.json is not a JSON object")
+    return meta, _identity(path, st)
+
+
+def _mapped(path: Path) -> tuple[np.ndarray, tuple]:
+    """The array of one .npy file, memory-mapped read-only, if the file holds exactly the
+    array its header describes (a truncated file is refused here, before any search)."""
+    f, st = _open_regular(path)
+    with f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"format {version}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+        # numpy parses the header with ast and tokenize: garbage raises ValueError,
+        # SyntaxError, tokenize.TokenError, TypeError... each means the same here
+        except Exception as e:  # noqa: BLE001
+            raise DamagedIndex(f"{path.name} is not an array file "
+                               f"({type(e).__name__})") from None
+        if fortran or dtype.hasobject or any(d < 0 for d in shape):
+            raise DamagedIndex(f"{path.name} holds an array build() never writes")
+        offset = f.tell()
+        if offset + math.prod(shape) * dtype.itemsize != st.st_size:
+            raise DamagedIndex(f"{path.name} is truncated (or has bytes after its array)")
+        if math.prod(shape) == 0:  # nothing to map (mmap refuses a length of 0)
+            return np.zeros(shape, dtype), _identity(path, st)
+        return np.memmap(f, dtype, "r", offset, shape), _identity(path, st)
+
+
+def _check(meta: dict[str, Any], arrays: dict[str, np.ndarray], transform: Transform,
+           store: TokenStore) -> None:
+    """Versions, dtypes, shapes and the pieces' ranges: cheap checks (the pieces are one per
+    document), so the namer's lookups stay inside the text and the token store."""
+    if meta.get("version") != INDEX_VERSION:
+        raise DamagedIndex(f"meta.json has version {meta.get('version')!r}, not "
+                           f"{INDEX_VERSION}")
+    text, pieces = arrays["text"], arrays["pieces"]
+    if text.ndim != 1 or text.dtype not in _TEXT_DTYPES:
+        raise DamagedIndex(f"text.npy is {text.dtype} {text.shape}, not 1-d integers")
+    for name, dtype in _DTYPES.items():
+        if arrays[name].dtype != dtype:
+            raise DamagedIndex(f"{name}.npy is {arrays[name].dtype}, not {dtype}")
+    size = meta.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or len(text) != size \
+            or arrays["sa"].shape != text.shape:
+        raise DamagedIndex(f"text.npy and sa.npy do not both hold meta.json's size {size!r}")
+    if arrays["codes"].shape != (transform.num_symbols,):
+        raise DamagedIndex(f"codes.npy has {arrays['codes'].shape}, not one code for each "
+                           f"of {transform.num_symbols} symbols")
+    if pieces.ndim != 2 or pieces.shape[1] != 2 or (size > 0) != (len(pieces) > 0):
+        raise DamagedIndex(f"pieces.npy has shape {pieces.shape} for a text of {size} codes")
+    if len(pieces):
+        starts, at = pieces[:, 0], pieces[:, 1]
+        # each piece's span in the text (with the 0 after it, where there is one) must fit in
+        # the token store from where the piece says it starts there
+        span = np.diff(np.append(starts, size))
+        if starts[0] != 0 or (span <= 0).any() or (at < 0).any() \
+                or (at > len(store.ids) + 1 - span).any():
+            raise DamagedIndex("pieces.npy places pieces outside the text or the corpus")
 
 
 # --- building ------------------------------------------------------------------------------
@@ -202,7 +333,9 @@ def _document_symbols(store: TokenStore, transform: Transform):
 
 def write(entry: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write the entry in a temporary folder beside it and rename it into place, so a
-    half-written index never has the final name (as the token cache does)."""
+    half-written index never has the final name (as the token cache does). The arrays'
+    checksum goes into meta.json, for open_index to check."""
+    meta = {**meta, "checksum": checksum(arrays)}
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=entry.parent))
     try:
@@ -217,7 +350,11 @@ def write(entry: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> N
             f.flush()
             os.fsync(f.fileno())
         fsync_dir(tmp)
-        if entry.exists():  # another process built the same key meanwhile, or a damaged one
+        # another process built the same key meanwhile, or a damaged one is there: only the
+        # entry goes (a link in its place is unlinked, never followed to what it names)
+        if entry.is_symlink() or (os.path.lexists(entry) and not entry.is_dir()):
+            entry.unlink()
+        elif entry.exists():
             shutil.rmtree(entry, ignore_errors=True)
         os.rename(tmp, entry)
         fsync_dir(entry.parent)

@@ -26,7 +26,16 @@ from ..codecs.base import Codec
 from ..data.cache import digest as store_digest
 from ..data.cache import prepare
 from ..errors import CorpusError, UserError
-from .index import INDEX_VERSION, CopyIndex, build, index_root, key, open_index, write
+from .index import (
+    INDEX_VERSION,
+    CopyIndex,
+    DamagedIndex,
+    build,
+    index_root,
+    key,
+    open_index,
+    write,
+)
 from .search import longest_matches
 from .transform import for_codec, ngram
 
@@ -102,17 +111,23 @@ def index_for(config: dict[str, Any], codec: Codec, run: str | Path = "the run",
     split = (float(train["val_fraction"]), int(train.get("doc_max_len", 10**9)))
     entry = index_root() / key(codec.name, found, transform,
                                {"split": list(split), "documents": bool(store.documents)})
-    index = open_index(entry, transform, store)
+    try:
+        index = open_index(entry, transform, store)
+        if index is None:
+            print(f"building the copy index of {run}'s corpus ({len(store):,} tokens; once, "
+                  f"cached in {entry})", file=sys.stderr)
+    except DamagedIndex as e:  # never trusted: built again (the entry is the cache's own)
+        index = None
+        print(f"rebuilding the copy index of {run}'s corpus ({len(store):,} tokens): the "
+              f"cached one in {entry} is damaged ({e})", file=sys.stderr)
     if index is None:
-        print(f"building the copy index of {run}'s corpus ({len(store):,} tokens; once, "
-              f"cached in {entry})", file=sys.stderr)
         arrays, distinct = build(store, transform, split, progress)
         meta = {"version": INDEX_VERSION, "digest": found, "transform": transform.name,
                 "split": list(split), "size": len(arrays["text"]), "codes": distinct}
         try:
             write(entry, arrays, meta)
             index = open_index(entry, transform, store)
-        except OSError as e:
+        except (OSError, DamagedIndex) as e:
             print(f"warning: cannot cache the copy index in {entry.parent} ({e}); keeping it "
                   "in memory (point $CREATIVE_RNN_CACHE at a writable folder)", file=sys.stderr)
         if index is None:
@@ -190,9 +205,11 @@ class _Namer:
         self.index, self.codec = index, codec
         self._files: list[str] | None = None
         vocab = codec.vocab
-        # line breaks per token: a word codec's whitespace token may hold several
+        # line breaks per token: a word codec's whitespace token may hold several. Only where
+        # the vocabulary lists every token's text (an ensemble's symbols are computed, not
+        # listed, and its corpus lines are performances, not steps: it counts tokens)
         self.newline = np.array([t.count("\n") for t in vocab.tokens]) \
-            if not codec.is_music else None
+            if not codec.is_music and len(vocab.tokens) == codec.vocab_size else None
 
     def files(self) -> list[str]:
         if self._files is None:

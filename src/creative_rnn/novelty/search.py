@@ -7,6 +7,11 @@ matches. ``sa`` sorts the suffixes of ``text`` by code, a shorter suffix first w
 prefix of the other (libdivsufsort's order). The binary searches keep the common prefix of
 the query with both ends of the interval (Manber and Myers 1993), so one search costs about
 log2(N) + (match length) comparisons rather than log2(N) times the match length.
+
+Whatever the arrays hold (a damaged cache, arrays of different lengths), no search reads
+outside them: an ``sa`` value outside ``text`` is read as the empty suffix at its end, and a
+common prefix never runs past the text. A damaged ``sa`` can only give wrong answers, never
+a crash; index.py's checksum keeps a damaged one from being used at all.
 """
 
 from __future__ import annotations
@@ -16,9 +21,21 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def _suffix(sa, j, size):
+    """sa[j] as a place in a text of ``size`` codes; a value outside it (a damaged array) is
+    the empty suffix at the end, which matches nothing."""
+    p = sa[j]
+    if p < 0 or p >= size:
+        return size
+    return p
+
+
+@njit(cache=True, nogil=True)
 def _common(q, i, n, text, p, k):
-    """Length of the common prefix of q[i:n] and text[p:], knowing the first k agree."""
+    """Length of the common prefix of q[i:n] and text[p:], knowing the first k agree (in a
+    sorted array; k never runs past the text, whatever the array)."""
     size = text.shape[0]
+    k = max(0, min(k, size - p))
     while i + k < n and p + k < size and q[i + k] != 0 and q[i + k] == text[p + k]:
         k += 1
     return k
@@ -43,20 +60,21 @@ def longest_matches(q, text, sa, lengths, where):
     """For every i: ``lengths[i]`` = the longest L with q[i:i+L] somewhere in ``text``, and
     ``where[i]`` one position of it in ``text`` (-1 if L = 0). The longest match of a
     string is with a neighbour of its place in the sorted suffixes."""
-    n, size = q.shape[0], sa.shape[0]
+    n, size, end = min(q.shape[0], lengths.shape[0], where.shape[0]), sa.shape[0], text.shape[0]
     for i in range(n):
         lo, hi, l_lo, l_hi = -1, size, 0, 0
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            k = _common(q, i, n, text, sa[mid], min(l_lo, l_hi))
-            if _query_first(q, i, n, text, sa[mid], k, True):
+            p = _suffix(sa, mid, end)
+            k = _common(q, i, n, text, p, min(l_lo, l_hi))
+            if _query_first(q, i, n, text, p, k, True):
                 hi, l_hi = mid, k
             else:
                 lo, l_lo = mid, k
         if l_lo >= l_hi and lo >= 0:
-            lengths[i], where[i] = l_lo, sa[lo]
+            lengths[i], where[i] = l_lo, _suffix(sa, lo, end)
         elif hi < size:
-            lengths[i], where[i] = l_hi, sa[hi]
+            lengths[i], where[i] = l_hi, _suffix(sa, hi, end)
         else:
             lengths[i], where[i] = 0, -1
         if lengths[i] == 0:
@@ -70,8 +88,9 @@ def _bound(q, text, sa, after):
     lo, hi, l_lo, l_hi = -1, size, 0, 0
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        k = _common(q, 0, n, text, sa[mid], min(l_lo, l_hi))
-        if _query_first(q, 0, n, text, sa[mid], k, not after):
+        p = _suffix(sa, mid, text.shape[0])
+        k = _common(q, 0, n, text, p, min(l_lo, l_hi))
+        if _query_first(q, 0, n, text, p, k, not after):
             hi, l_hi = mid, k
         else:
             lo, l_lo = mid, k
@@ -94,5 +113,5 @@ def following_codes(q: np.ndarray, text: np.ndarray, sa: np.ndarray) -> np.ndarr
     if hi <= lo:
         return np.zeros(0, text.dtype)
     after = sa[lo:hi].astype(np.int64) + len(q)
-    after = after[after < len(text)]
+    after = after[(after >= 0) & (after < len(text))]  # in range even if sa is damaged
     return np.unique(text[after])

@@ -74,6 +74,8 @@ class PitchIntervals(Transform):
 
     def symbols(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):  # an empty sample (``before`` below would hold one place)
+            return ids
         kind = self.kind[ids]
         on = np.where(kind == 0, np.arange(len(ids)), -1)
         last_on = np.maximum.accumulate(on) if len(ids) else on

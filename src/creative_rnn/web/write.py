@@ -95,7 +95,10 @@ def _copied(m, text: str) -> dict:
     if not text.strip():
         return {"chars": True, "spans": []}
     ids = codec.encode(text, unknown="unk")  # an unknown token is never a copy
-    tokens = codec.tokenize(text)
+    try:
+        tokens = codec.tokenize(text)
+    except NotImplementedError:  # a codec that reads text its own way (ensemble: a step a
+        tokens = []  # line) has no tokens that spell it: its spans stay in tokens
     # char and word tokens spell the text, so token spans map to characters; music phrases
     # do not (``C4:4`` is four steps), so their spans stay in tokens, with their text
     chars = len(tokens) == len(ids) and sum(map(len, tokens)) == len(text)

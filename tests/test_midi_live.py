@@ -171,12 +171,12 @@ def start():
         thread.join(10)
 
 
-def _start(stepper, settings, **ports):
+def _start(stepper, settings, err=None, **ports):
     ready, box, errors = threading.Event(), [], []
 
     def go():
         try:
-            perform(stepper, settings, api="jack", err=open(os.devnull, "w"),
+            perform(stepper, settings, api="jack", err=err or open(os.devnull, "w"),
                     ready=lambda p: (box.append(p), ready.set()), **ports)
         except BaseException as e:  # noqa: BLE001 - handed to the test
             errors.append(e)

@@ -8,21 +8,22 @@ from typing import Any
 from ..errors import UserError
 from ..live import OscServer, load_stepper, parse_host_port, run_lines
 from ..sampling import Classifier, Responder
+from .options import GREEDY_HELP, SEED_HELP, TEMPERATURE_HELP, TOP_K_HELP, TOP_P_HELP
 
 
 def add_commands(sub) -> dict:
     p = sub.add_parser("perform", help="live call-and-response with a trained run "
                                        "(stdin/stdout lines, or OSC with --osc)")
-    p.add_argument("run", metavar="RUN")
+    p.add_argument("run", metavar="RUN", help="the run directory to play with")
     p.add_argument("--osc", nargs="?", const="127.0.0.1:5005", metavar="HOST:PORT",
                    help="listen for OSC /lead messages over UDP (default 127.0.0.1:5005)")
     p.add_argument("--reply", metavar="HOST:PORT",
                    help="send /answer messages here (default: back to each sender)")
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--greedy", action="store_true")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--temperature", type=float, default=1.0, help=TEMPERATURE_HELP)
+    p.add_argument("--top-k", type=int, default=0, help=TOP_K_HELP)
+    p.add_argument("--top-p", type=float, default=1.0, help=TOP_P_HELP)
+    p.add_argument("--greedy", action="store_true", help=GREEDY_HELP)
+    p.add_argument("--seed", type=int, help=SEED_HELP)
     p.add_argument("--last", action="store_true", help="latest weights instead of the best")
     m = p.add_argument_group("MIDI (melody, performance and abc runs; see README, Play live)")
     m.add_argument("--midi-in", metavar="PORT", help="listen to this MIDI input port "
@@ -39,6 +40,9 @@ def add_commands(sub) -> dict:
                         "last phrase) once")
     m.add_argument("--wait", type=float, default=1.0,
                    help="seconds of silence that end a phrase (default 1)")
+    m.add_argument("--held-timeout", type=float, metavar="SECONDS",
+                   help="forget a note held this long without its note-off: a lost "
+                        "note-off must not silence the answers (default 5)")
     m.add_argument("--bars", type=float, default=2.0, help="answer length in 4/4 bars")
     m.add_argument("--seconds", type=float, help="answer length in seconds (instead of bars)")
     m.add_argument("--bpm", type=float, default=120.0, help="tempo of the grid (default 120)")
@@ -59,24 +63,26 @@ def add_commands(sub) -> dict:
                    help="take /temperature /mode /pause /reset /stop over OSC")
 
     mp = sub.add_parser("midi-ports", help="list the MIDI input and output ports")
-    mp.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "windows"])
+    mp.add_argument("--midi-api", choices=["alsa", "jack", "coremidi", "windows"],
+                    help="MIDI system (default: the platform's; or $CREATIVE_RNN_MIDI_API)")
 
     r = sub.add_parser("respond", help="answer a call with an encoder-decoder (seq2seq) run")
-    r.add_argument("run", metavar="RUN")
+    r.add_argument("run", metavar="RUN", help="a seq2seq run directory")
     r.add_argument("--call", required=True, help="the call, in the codec's text form")
-    r.add_argument("--temperature", type=float, default=0.8)
-    r.add_argument("--top-k", type=int, default=0)
-    r.add_argument("--top-p", type=float, default=1.0)
-    r.add_argument("--greedy", action="store_true")
+    r.add_argument("--temperature", type=float, default=0.8, help=TEMPERATURE_HELP)
+    r.add_argument("--top-k", type=int, default=0, help=TOP_K_HELP)
+    r.add_argument("--top-p", type=float, default=1.0, help=TOP_P_HELP)
+    r.add_argument("--greedy", action="store_true", help=GREEDY_HELP)
     r.add_argument("--beam", type=int, default=0, help="beam search with this width")
     r.add_argument("--length", type=int, default=200, help="most tokens in an answer")
-    r.add_argument("--num", type=int, default=1)
-    r.add_argument("--seed", type=int)
-    r.add_argument("--unknown", default="error", choices=["error", "skip"])
+    r.add_argument("--num", type=int, default=1, help="answers to give")
+    r.add_argument("--seed", type=int, help=SEED_HELP)
+    r.add_argument("--unknown", default="error", choices=["error", "skip"],
+                   help="call tokens missing from the vocabulary: error or skip")
 
     c = sub.add_parser("classify", help="label a sequence (or tag its steps) with a "
                                         "classify run")
-    c.add_argument("run", metavar="RUN")
+    c.add_argument("run", metavar="RUN", help="a classify run directory")
     c.add_argument("--input", required=True, help="the sequence, in the codec's text form")
     return {"perform": cmd_perform, "respond": cmd_respond, "classify": cmd_classify,
             "midi-ports": cmd_midi_ports}
@@ -93,7 +99,8 @@ def _midi_settings(args):
                                    ("--ahead", args.ahead, 0.005, 2.0),
                                    ("--channel", args.channel, 1, 16),
                                    ("--in-channel", args.in_channel, 1, 16),
-                                   ("--answers", args.answers, 0, 10**6)):
+                                   ("--answers", args.answers, 0, 10**6),
+                                   ("--held-timeout", args.held_timeout, 0.1, 3600.0)):
         if value is not None and not low <= value <= high:
             raise UserError(f"{flag} {value:g} is out of range: give {low:g}-{high:g}")
     mode = mode_name(args.mode)
@@ -103,7 +110,8 @@ def _midi_settings(args):
                     bpm=args.bpm, ahead=args.ahead, channel=args.channel - 1,
                     in_channel=None if args.in_channel is None else args.in_channel - 1,
                     clock=args.clock, source=args.source, out_file=args.out,
-                    answers=args.answers)
+                    answers=args.answers, held_timeout=Settings.held_timeout
+                    if args.held_timeout is None else args.held_timeout)
 
 
 def cmd_perform(args) -> None:

@@ -4,6 +4,7 @@
     clock.py      where grid steps fall: our tempo, or a DAW's MIDI clock
     scheduler.py  sending each message at its time, ahead of generation's jitter
     voices.py     tokens <-> timed notes for melody, performance and abc runs
+    held.py       the player's held notes: forgotten after a while, ended by all-notes-off
     controls.py   temperature, mode, pause, reset, stop by MIDI CC and OSC
     modes.py      the Performer: call-and-response, accompany, continue
 """

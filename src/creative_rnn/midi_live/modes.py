@@ -13,6 +13,10 @@ taken there, so its pulses keep their times); the main thread steps the network 
 the answer ``ahead`` seconds before it sounds; the scheduler's thread sends it on time.
 Whatever ends the performance (stop, Ctrl-C, a vanished port, an error), ``run`` switches
 off every note it started and sends all-notes-off on the channels it used.
+
+What goes wrong on the input is said on ``err`` in one line, the first time each kind of
+thing happens (a clock burst, the clock steady again, held notes forgotten, held notes ended
+by an all-notes-off), and kept in ``events`` every time.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .clock import PPQ, ClockFollower, Grid, clock_pulses
+from .clock import MAX_BPM, PPQ, ClockFollower, Grid, clock_pulses
 from .controls import MODES, CcControls
+from .held import ENDS_NOTES, HELD_TIMEOUT, HeldNotes
 from .ports import CLOCK, CONTROL, NOTE_OFF, NOTE_ON, START, STOP, MidiError, MidiOutput
 from .scheduler import Scheduler
 from .voices import AbcVoice, Heard, MelodyVoice, PerformanceVoice
@@ -55,6 +60,7 @@ class Settings:
     source: str | None = None  # continue: a MIDI (or score) file to continue
     out_file: str | None = None  # continue: write primer + continuation here
     answers: int = 0  # end after this many answers (0: play until stopped)
+    held_timeout: float = HELD_TIMEOUT  # seconds after which a held note is forgotten
 
 
 class Performer:
@@ -88,7 +94,7 @@ class Performer:
         if kind is AbcVoice and settings.mode == "accompany":
             raise MidiError("an abc run answers a bar at a time: use --mode call or continue")
         self.mode = settings.mode
-        self.held: dict[int, tuple[int, float]] = {}  # the player's sounding notes
+        self.held = HeldNotes(settings.held_timeout)  # the player's sounding notes
         self.phrase: list[Heard] = []
         self.last_phrase: list[Heard] = []
         self.heard_new: list[tuple[str, int, int]] = []  # accompany: since the last step
@@ -106,6 +112,8 @@ class Performer:
         self.written: Path | None = None
         self.dropped_late = 0  # note-ons that came too late to play (see _queue)
         self.ignored: dict[str, int] = {}  # the input's count of ignored messages, by why
+        self.said: set[str] = set()  # the kinds of trouble already reported on err
+        self.clock_seen = (0, 0)  # the follower's glitches and recoveries reported so far
 
     # --- from other threads ---------------------------------------------------------------
     def handle(self, msg: list[int], t: float) -> None:
@@ -113,10 +121,14 @@ class Performer:
         if self.follower is not None and self.follower.message(msg, t):
             return
         kind, ch = msg[0] & 0xF0, msg[0] & 0x0F
+        heard = self.s.in_channel is None or ch == self.s.in_channel
         if kind in (NOTE_ON, NOTE_OFF):
-            if self.s.in_channel is None or ch == self.s.in_channel:
+            if heard:
                 on = kind == NOTE_ON and msg[2] > 0
                 self.inbox.put(("on" if on else "off", msg[1], msg[2], t))
+        elif kind == CONTROL and msg[1] in ENDS_NOTES:
+            if heard:
+                self.inbox.put(("all off", msg[1], None, t))
         elif kind == CONTROL:
             command = self.cc.command(msg[1], msg[2])
             if command is not None:
@@ -198,15 +210,51 @@ class Performer:
         if what == "on":
             if self.answering and self.mode == "call":
                 self._silence("the player took the lead")
-            self.held[a] = (b, t)
+            self.held.press(a, b, t)
             if self.mode == "accompany":  # only accompany reads (and empties) it
                 self.heard_new.append(("on", a, b))
-        elif a in self.held:
-            vel, start = self.held.pop(a)
-            self.phrase = (self.phrase + [Heard(a, vel, start, t)])[-MAX_PHRASE_NOTES:]
-            if self.mode == "accompany":
-                self.heard_new.append(("off", a, 0))
+        elif what == "off":
+            self._ended([self.held.release(a, t)])
+        else:  # all notes off
+            ended = self._ended(self.held.release_all(t))
+            if ended:
+                self._say("all notes off", f"all-notes-off from the input (control {a}): "
+                          f"{ended} held note(s) ended")
         self.last_in = t
+
+    def _ended(self, notes: list[Heard | None]) -> int:
+        """Notes the player let go of (or that were ended for them) join the phrase."""
+        notes = [n for n in notes if n is not None]
+        self.phrase = (self.phrase + notes)[-MAX_PHRASE_NOTES:]
+        if self.mode == "accompany":
+            self.heard_new += [("off", n.pitch, 0) for n in notes]
+        return len(notes)
+
+    def _say(self, kind: str, line: str) -> None:
+        """Trouble on the input: one line on err the first time of each kind (a line a
+        pulse or a note would bury everything else), an event every time."""
+        self.events.append((kind, time.perf_counter(), line))
+        if kind not in self.said:
+            self.said.add(kind)
+            print(line, file=self.err, flush=True)
+
+    def _watch_clock(self) -> None:
+        """Report a followed clock's bursts and recoveries (counted in the input's thread)."""
+        f = self.follower
+        glitches, recoveries = f.glitches, f.recoveries
+        if glitches > self.clock_seen[0]:
+            self._say("clock burst", f"the MIDI clock ran faster than {MAX_BPM:g} bpm (a burst "
+                      f"of pulses?): following it at {MAX_BPM:g} bpm until it is steady again")
+        if recoveries > self.clock_seen[1]:
+            self._say("clock steady", f"the MIDI clock is steady again at {f.bpm:.0f} bpm")
+        self.clock_seen = (glitches, recoveries)
+
+    def _forget_held(self, now: float) -> None:
+        forgotten = self._ended(self.held.forget(now))
+        if forgotten:
+            self._say("forgot held notes", f"forgot {forgotten} held note(s) after "
+                      f"{self.held.timeout:g} s without a note-off (lost?); --held-timeout "
+                      "sets how long")
 
     def _control(self, name: str, value: Any) -> None:
         self.events.append((name, time.perf_counter(), value))
@@ -221,7 +269,8 @@ class Performer:
         elif name == "reset":
             self._silence("reset")
             self.stepper.reset()
-            self.phrase, self.last_phrase, self.held, self.heard_new = [], [], {}, []
+            self.phrase, self.last_phrase, self.heard_new = [], [], []
+            self.held.clear()
             self.next_token = None
         elif name == "mode" and value in MODES and value != self.mode:
             self._silence(f"mode {value}")
@@ -243,6 +292,10 @@ class Performer:
 
     # --- the modes ------------------------------------------------------------------------
     def _tick(self, now: float) -> None:
+        if self.follower is not None:
+            self._watch_clock()
+        if self.held:
+            self._forget_held(now)
         if self.s.clock == "out":
             self._pulses(now)
         if self.mode == "done":

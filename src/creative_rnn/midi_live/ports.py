@@ -27,7 +27,7 @@ APIS = {"alsa": "API_LINUX_ALSA", "jack": "API_UNIX_JACK", "coremidi": "API_MACO
         "windows": "API_WINDOWS_MM"}
 NOTE_OFF, NOTE_ON, CONTROL = 0x80, 0x90, 0xB0
 CLOCK, START, CONTINUE, STOP = 0xF8, 0xFA, 0xFB, 0xFC
-ALL_NOTES_OFF, SUSTAIN = 123, 64  # channel mode message; the sustain pedal
+ALL_SOUND_OFF, ALL_NOTES_OFF, SUSTAIN = 120, 123, 64  # channel mode messages; the pedal
 _REALTIME = (CLOCK, START, CONTINUE, STOP)
 
 

@@ -3,8 +3,11 @@
     python benchmarks/web_load.py [--run RUN] [--streams 50] [--length 200]
 
 Without ``--run`` a tiny model is trained first on ../shared/data/text/startrekepisodes.txt
-(about 10 s). Every stream must finish with its ``done`` event; the script prints the median
-and 99th-percentile time to first token and exits 1 if any stream failed.
+(about 10 s). The client talks as the studio's page does: it reads the page's token from
+the page the server serves (GET /), and sends it as X-Studio-Token with the page's Host and
+Origin on every stream (the studio refuses API calls without them: guard.Guard). Every stream
+must finish with its ``done`` event; the script prints the median and 99th-percentile time
+to first token and exits 1 if any stream failed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import socket
 import statistics
 import sys
@@ -24,6 +28,8 @@ import httpx
 import uvicorn
 
 ROOT = Path(__file__).resolve().parents[1]
+# the page's <meta name="studio-token" content="..."> (static/api.js reads it the same way)
+_TOKEN = re.compile(r'<meta\s+name="studio-token"\s+content="([^"]+)"')
 
 
 def tiny_run(out: Path) -> Path:
@@ -42,8 +48,19 @@ def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:  # start-up readiness
+        if not thread.is_alive():
+            raise RuntimeError("the studio server did not start")
         time.sleep(0.02)
     return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
+async def page_token(client: httpx.AsyncClient) -> str:
+    """The token the studio put in its page, read from the page as a browser gets it."""
+    r = await client.get("/")
+    found = _TOKEN.search(r.text) if r.status_code == 200 else None
+    if found is None:
+        raise RuntimeError(f"no studio token in the page (GET / answered {r.status_code})")
+    return found.group(1)
 
 
 async def one_stream(client: httpx.AsyncClient, model: str, length: int, seed: int
@@ -70,10 +87,30 @@ async def one_stream(client: httpx.AsyncClient, model: str, length: int, seed: i
 
 
 async def load(url: str, model: str, streams: int, length: int) -> list:
+    """Each stream's (time to first token, error). The Host httpx sends (127.0.0.1:PORT) and
+    the Origin below are what the page itself sends from that address."""
     limits = httpx.Limits(max_connections=streams)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits,
+                                 headers={"Origin": url}) as client:
+        client.headers["X-Studio-Token"] = await page_token(client)
         return await asyncio.gather(*(one_stream(client, model, length, i)
                                       for i in range(streams)))
+
+
+def measure(run: Path, streams: int, length: int) -> tuple[list, float]:
+    """Serve ``run`` with room for ``streams`` at once and run them: (results, seconds)."""
+    from creative_rnn.web import Limits, create_app
+
+    app = create_app([run], limits=Limits(max_generations=streams))
+    model = next(iter(app.state.studio.models))
+    url, server, thread = serve(app)
+    try:
+        t0 = time.perf_counter()
+        results = asyncio.run(load(url, model, streams, length))
+        return results, time.perf_counter() - t0
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def main() -> int:
@@ -85,19 +122,10 @@ def main() -> int:
 
     import torch
 
-    from creative_rnn.web import Limits, create_app
-
     torch.set_num_threads(1)  # many small streams: one thread each beats oversubscription
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.run) if args.run else tiny_run(Path(tmp) / "tiny")
-        app = create_app([run], limits=Limits(max_generations=args.streams))
-        model = next(iter(app.state.studio.models))
-        url, server, thread = serve(app)
-        t0 = time.perf_counter()
-        results = asyncio.run(load(url, model, args.streams, args.length))
-        wall = time.perf_counter() - t0
-        server.should_exit = True
-        thread.join(timeout=10)
+        results, wall = measure(run, args.streams, args.length)
     errors = [e for _, e in results if e]
     ttft = sorted(t for t, e in results if t is not None and not e)
     print(f"{args.streams} concurrent streams x {args.length} tokens on "

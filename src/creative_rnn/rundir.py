@@ -43,6 +43,24 @@ STATE = "state.json"
 BEST = "best"
 PLOT = "loss.png"
 FORMAT = "creative-rnn/1"  # the layout above; config.json carries it
+# What each file of a run holds, in the order a reader meets them: the docs' reference page
+# (docs/hooks/reference.py) is made from this, so a new file here is documented there.
+LAYOUT: dict[str, str] = {
+    CONFIG: f"the format tag ({FORMAT}), the task, the resolved model and training config, "
+            "and a description of the corpus it was trained on",
+    CODEC: "the codec's name, options and vocabulary",
+    WEIGHTS: "the latest weights (the averaged ones when ema is set): what readers load "
+             "with --last",
+    f"{BEST}/{WEIGHTS}": "the best weights by validation loss: what sample and evaluate "
+                         "load unless --last",
+    RESUME: "everything a resume needs, as one file: the weights (and their average with "
+            "ema), the AdamW moments, the carried hidden state, and the trainer state (step, "
+            "RNG states, data cursor, best loss) as JSON metadata",
+    STATE: "a readable copy of that trainer state",
+    METRICS: "one JSON object per logged step: step, elapsed_s, tokens, train_loss, lr, "
+             "grad_norm, and val_loss where validation ran (nats per token)",
+    PLOT: "the training and validation loss curves",
+}
 # how a user reads a run of each task, for the error when a reader gets the wrong kind
 READERS = {"lm": "creative-rnn sample", "classify": "creative-rnn classify",
            "seq2seq": "creative-rnn respond"}
@@ -239,13 +257,28 @@ def read_model(run_dir: str | Path, task: str, last: bool = False
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> dict[str, Any]:
-    """Load ``path`` into ``model``; a file that does not fit the config names both."""
+    """Load ``path`` into ``model``; a file that does not fit the config names both, and
+    weights that are not all finite numbers are refused (see ``check_finite``)."""
     tensors, meta = load_tensors(path)
+    check_finite(tensors, path)
     try:
         model.load_state_dict(tensors)
     except RuntimeError as e:
         raise CheckpointError(f"{path} does not fit {path.parent}/{CONFIG} ({e})") from None
     return meta
+
+
+def check_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Refuse NaN or infinite weights. Training never saves them (loop.py stops first), but a
+    file written elsewhere passes its checksum all the same, and every reader (sample, serve,
+    perform, evaluate) would otherwise fail deep inside sampling with a torch traceback."""
+    bad = [k for k, t in tensors.items()
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise CheckpointError(f"{path} holds NaN or infinite weights (in {sorted(bad)[0]}"
+                              f"{more}): the model is unusable; train again, or restore an "
+                              "earlier copy of the run")
 
 
 # --- resume state --------------------------------------------------------------------------

@@ -16,6 +16,13 @@ class Vocabulary:
     """An ordered list of string tokens. Specials take ids 0-3 so padding is always 0."""
 
     def __init__(self, tokens: Sequence[str]):
+        # every reader prints and joins tokens as text: a codec.json edited to hold numbers
+        # (or a codec whose tokenize gives them) is refused here, not at the first sample
+        tokens = list(tokens)
+        odd = [t for t in tokens if not isinstance(t, str)]
+        if odd:
+            raise ValueError(f"vocabulary tokens must be strings, not {type(odd[0]).__name__} "
+                             f"({str(odd[0])[:20]})")
         self.tokens = list(SPECIALS) + [t for t in tokens if t not in SPECIALS]
         self.index = {t: i for i, t in enumerate(self.tokens)}
         if len(self.index) != len(self.tokens):

@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's real data (../shared/data) and small trained runs.
+"""Shared fixtures: the project's real data (the packaged corpora and tests/data, through
+support.shared_file) and small trained runs.
 
 Only fixtures (and the session's settings) live here; helpers that test files import are in
 support.py (and support_web.py)."""

@@ -10,15 +10,28 @@ from pathlib import Path
 
 import pytest
 
+from creative_rnn.corpora import packaged_file
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CREATIVE_RNN_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# The data the tests read travels with the repository: test-only files in tests/data (their
+# sources and licences in tests/data/SOURCES.md), laid out as the course data folder was
+DATA = ROOT / "tests" / "data"
+SHARED = DATA  # the old name, kept for the test files that import it
+# ... and the Star Trek titles ship in the package, where users get them (corpora/named.py);
+# the melodies and gestures have no licence to ship, so they are test-only files in tests/data
+PACKAGED = {"text/startrekepisodes.txt": "startrek"}
 
 
 def shared_file(rel: str) -> Path:
-    """A file of the project's real data (../shared/data); the test skips when it is absent."""
-    p = SHARED / rel
+    """A file of the project's real data by its path in the course data folder
+    (``melody/melodies.jsonl``): the packaged startrek or a file of tests/data. A missing file
+    fails the test (at import, for a module that reads it there): it never skips."""
+    if rel in PACKAGED:
+        return packaged_file(PACKAGED[rel])
+    p = DATA / rel
     if not p.is_file():
-        pytest.skip(f"shared data {p} not present")
+        pytest.fail(f"test data {p} is missing: tests/data travels with the repository "
+                    "(see tests/data/SOURCES.md)", pytrace=False)
     return p
 
 

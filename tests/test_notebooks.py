@@ -3,8 +3,10 @@ small budget and reaches its key results.
 
 A notebook is run the way Jupyter runs it (nbclient and an IPython kernel on this Python),
 with its "parameters" cell rewritten in memory: a few dozen training steps instead of
-minutes, runs written under the test's folder, local copies of the course data. Its last
-cell prints ``RESULTS {json}``: the numbers each test below checks.
+minutes, runs written under the test's folder, the tests' copies of the course data
+(tiny-shakespeare, and the melodies and Metatone gestures, which are not shipped: a user
+without them gets Bach's soprano lines and a made-up band). Its last cell prints
+``RESULTS {json}``: the numbers each test below checks.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import re
 import sys
 from pathlib import Path
 
-# plain imports, not importorskip: the "notebooks" extra is part of "dev", so a missing one is
-# a broken environment, not a reason to skip the lessons silently
+# plain imports, not importorskip: the "test" extra installs them, so a missing one is a
+# broken environment, not a reason to skip the lessons silently
 import ipykernel  # noqa: F401  (the kernel the notebooks run on)
 import nbclient
 import nbformat

@@ -68,11 +68,9 @@ class Timer:
 
 
 def shakespeare_path() -> Path:
-    """The tiny-shakespeare text: the repository's shared copy when present, else the cached
-    (or downloaded) corpus."""
-    shared = Path(__file__).resolve().parents[4] / "shared" / "data" / "text"
-    local = shared / "tiny-shakespeare.txt"
-    return local if local.is_file() else shakespeare_file()
+    """The tiny-shakespeare text: a local copy (``bench --shakespeare-file`` or
+    $CREATIVE_RNN_SHAKESPEARE), else the cached (or downloaded) corpus."""
+    return shakespeare_file()
 
 
 def logged_tokens_per_second(run_dir: Path) -> float:

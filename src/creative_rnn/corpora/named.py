@@ -1,5 +1,8 @@
-"""Named corpora: what ships with the dependencies (music21's folk tunes and Bach
-chorales, Python's standard library) and tiny-shakespeare, downloaded once and checked."""
+"""Named corpora: the course's Star Trek titles shipped in this package (data/; source in
+data/SOURCES.md), what ships with the dependencies (music21's folk tunes and Bach chorales,
+Python's standard library) and tiny-shakespeare, downloaded once and checked. The course's
+melodies and Metatone gestures carry no licence to redistribute, so they are not shipped:
+a user who has them gives their path (``train melodies.jsonl --codec melody``)."""
 
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ FOLK_COLLECTIONS = ("ryansMammoth", "oneills1850", "essenFolksong", "airdsAirs",
 
 # named groups of those: O'Neill's Music of Ireland (1850 tunes) and Ryan's Mammoth Collection
 FOLK_GROUPS = {"irish": ("oneills1850", "ryansMammoth")}
+
+# the course data we may redistribute, package data beside this module: a fresh clone or a
+# pip install has it, so the first lesson needs nothing from outside
+PACKAGED = Path(__file__).resolve().parent / "data"
+PACKAGED_FILES = {"startrek": "startrekepisodes.txt"}
 
 
 # --- named corpora --------------------------------------------------------------------------
@@ -72,6 +80,33 @@ def bach_files(names: Iterable[str] | None = None, limit: int | None = None) -> 
     return files[:limit] if limit else files
 
 
+def packaged_file(name: str) -> Path:
+    """The file of a course corpus shipped in the package (``startrek``), e.g. to read it
+    yourself."""
+    if name not in PACKAGED_FILES:
+        raise CorpusError(f"no packaged corpus named {name!r}; choose from "
+                          f"{', '.join(PACKAGED_FILES)}")
+    path = PACKAGED / PACKAGED_FILES[name]
+    if not path.is_file():  # an install that dropped its package data
+        raise CorpusError(f"the {name} corpus file {path} is missing from this install; "
+                          "reinstall creative-rnn (pip install --force-reinstall creative-rnn)")
+    return path
+
+
+def _whole(name: str, files: Callable[..., list[Path]]) -> Callable[..., list[Path]]:
+    """A corpus that has no parts to pick: ``startrek:x`` is refused in one line."""
+    def pick(*parts: list[str], **options) -> list[Path]:
+        if parts:
+            raise CorpusError(f"the {name} corpus has no parts to choose from; give "
+                              f"{name} alone, without ':{','.join(parts[0])}'")
+        return files(**options)
+    return pick
+
+
+def _packaged(name: str) -> Callable[[], list[Path]]:
+    return lambda: [packaged_file(name)]
+
+
 def shakespeare_file(local: str | Path | None = None, url: str = SHAKESPEARE_URL) -> Path:
     """tiny-shakespeare: a local copy (argument or $CREATIVE_RNN_SHAKESPEARE), else the
     cached download, else download once, check its SHA-256, and cache it atomically."""
@@ -110,7 +145,9 @@ NAMED: dict[str, tuple[str, Callable[..., list[Path]]]] = {
              bach_files),
     "python": ("the Python standard library's own source", python_files),
     "shakespeare": ("tiny-shakespeare, 1.1 M characters (downloaded once, checked)",
-                    lambda **kw: [shakespeare_file(**kw)]),
+                    _whole("shakespeare", lambda **kw: [shakespeare_file(**kw)])),
+    "startrek": ("734 Star Trek episode titles, one a line (the lecture's first exercise; "
+                 "--documents: one title per document)", _whole("startrek", _packaged("startrek"))),
 }
 
 

@@ -191,7 +191,11 @@ def test_complete_bars_from_an_untrained_model(oneill):
     gen = Generator(model, codec, {"train": {"documents": True}})
     tunes = gen.generate(length=300, num=6, seed=3, temperature=1.0,
                          constraints={"complete_bars": True})
-    for tune in tunes:  # 300 tokens and no </s> yet: the last bar may be unfinished
+    assert tunes and len(tunes) + len(tunes.unfinished) == 6
+    for tune in tunes:  # whole: it ended at </s>, which only a closing bar line allows
+        found = bars(tokenize_tune(tune))
+        assert found and all(b.length == b.target for b in found), tune
+    for tune in tunes.unfinished:  # 300 tokens and no </s>: the last bar may be unfinished
         found = bars(tokenize_tune(tune))
         closed = found if tune.rstrip().endswith(("|", "|]", ":|", "||", "::")) else found[:-1]
         assert closed and all(b.length == b.target for b in closed), tune
@@ -470,3 +474,22 @@ def test_old_runs_keep_their_unit_lengths():
     assert new.options["normalize_unit"] is True
     assert new.to_json()["options"]["normalize_unit"] is True
     assert "L:1/16" not in new.tokenize("X:1\nL:1/16\nK:C\nA|\n")
+
+
+def test_warnings_about_the_bundled_corpus_are_short_and_plain(capsys, tmp_path,
+                                                                 monkeypatch):
+    """The collection and file, not the site-packages path; the symbol and its line, not
+    the tokenizer's column."""
+    f = next(x for x in corpora.folk_files(["oneills1850"]) if x.name == "0351-0400.abc")
+    AbcCodec().read_items(f)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("warning: oneills1850/0351-0400.abc: skipped 1 of 50 tune(s)")
+    assert "'Z' on line 15 is ABC these tokens do not cover" in err
+    assert "site-packages" not in err and "column" not in err
+    # a file of the user's: relative to the current folder
+    mine = tmp_path / "songs" / "mine.abc"
+    mine.parent.mkdir()
+    mine.write_text("X:1\nK:G\nGABc|\n\nX:2\nK:G\nGAZ2Bc|\n")
+    monkeypatch.chdir(tmp_path)
+    AbcCodec().read_items(mine)
+    assert capsys.readouterr().err.startswith("warning: songs/mine.abc: skipped 1 of 2")

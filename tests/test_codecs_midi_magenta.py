@@ -1,5 +1,5 @@
 """The performance codec with magenta=True gives Magenta's own events: compared with
-note-seq 0.0.5's output for the shared MIDI files (../shared/data/reference), read from the
+note-seq 0.0.5's output for the two MIDI files of tests/data (tests/data/reference), read from the
 JSON, for every variant (sustain with and without drums, no sustain)."""
 
 from __future__ import annotations

@@ -33,6 +33,11 @@ def timer_for(ms_per_width, big=None):
     return timer, calls
 
 
+def still():
+    """A stand-in clock on which no time passes (the stand-in timers take none)."""
+    return 0.0
+
+
 def small(minutes=10.0, **overrides):
     return resolve("small", None, {"max_minutes": minutes, **overrides})
 
@@ -52,13 +57,15 @@ def test_the_widest_width_with_enough_steps_in_the_budget(ms, want, timed):
     timer, calls = timer_for(ms)
     lines = []
     chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
-                                timer=timer)
+                                timer=timer, clock=still)
     assert chosen.hidden_size == want and train.batch_size == 32
     assert calls == [(384, BIG)] + [(w, 32) for w in timed]
     steps = train_cfg.max_minutes * 60 / (ms[want] / 1e3)
     assert steps >= fitting.MIN_STEPS or want == fitting.LADDER["small"][-1]
-    assert bool(lines) == (want != 384)  # a changed width is said, with the measurements
-    assert all(f"{w}x32: {ms[w]} ms" in lines[0] for w in timed) if lines else True
+    # what it is about to do, before the timing; then what it chose, with the measurements
+    assert len(lines) == 2 and "fitting preset small" in lines[0] and "2x384" in lines[0]
+    assert all(f"{w}x32: {ms[w]} ms" in lines[1] for w in timed)
+    assert f"2x{want}, batch 32" in lines[1]
     # everything else of the preset stays
     assert {k: v for k, v in vars(chosen).items() if k != "hidden_size"} == \
         {k: v for k, v in vars(model_cfg).items() if k != "hidden_size"}
@@ -71,9 +78,9 @@ def test_a_fast_machine_takes_the_bigger_batch():
     timer, calls = timer_for({384: 80, 320: 70, 256: 60, 192: 50}, big=125)
     lines = []
     chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
-                                timer=timer)
+                                timer=timer, clock=still)
     assert (chosen.hidden_size, train.batch_size) == (384, BIG) and calls == [(384, BIG)]
-    assert chosen == model_cfg and "batch 64" in lines[0] and "384x64: 125 ms" in lines[0]
+    assert chosen == model_cfg and "batch 64" in lines[1] and "384x64: 125 ms" in lines[1]
     assert {k: v for k, v in vars(train).items() if k != "batch_size"} == \
         {k: v for k, v in vars(train_cfg).items() if k != "batch_size"}
 
@@ -137,6 +144,8 @@ def test_a_short_budget_trains_the_width_it_measured_and_the_run_reads_back(tmp_
              eval_max_tokens=200, progress_bar=False)
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["hidden_size"] == fitting.LADDER["small"][-1]
+    # the time fitting took came off the budget the run trained with
+    assert fitting.FIT_SHARE * 0.05 <= config["train"]["max_minutes"] < 0.05
     gen = cr.load(out)
     assert gen.model.config.hidden_size == fitting.LADDER["small"][-1]
     assert len(gen.generate(prime="The", length=10, seed=0)[0]) == 13
@@ -146,3 +155,27 @@ def test_a_short_budget_trains_the_width_it_measured_and_the_run_reads_back(tmp_
              hidden_size=384, embedding_size=16, batch_size=4, seq_len=16,
              eval_every=10**6, eval_max_tokens=200, progress_bar=False)
     assert json.loads((pinned / "config.json").read_text())["model"]["hidden_size"] == 384
+
+
+def test_fitting_counts_in_the_budget_and_stops_timing_a_slow_machine():
+    """A busy machine: each rung's timing takes 20 s of the wall clock. Fitting stops once
+    it has used FIT_SHARE of the budget, takes the narrowest width, and what it took is
+    taken off the run's max_minutes (a 3-minute budget is 3 minutes of the user's time)."""
+    now = [0.0]
+
+    def clock():
+        return now[0]
+
+    def timer(model_cfg, train_cfg, device):
+        now[0] += 20.0  # five slow steps
+        return 2.0  # far too slow for MIN_STEPS at any width
+
+    model_cfg, train_cfg = small(minutes=3.0)
+    lines = []
+    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
+                                timer=timer, clock=clock)
+    assert fitting.FIT_SHARE * 180 < 20  # 9 s: one rung's timing is already over it
+    assert now[0] == 20.0  # one rung timed, not five
+    assert chosen.hidden_size == fitting.LADDER["small"][-1] and train.batch_size == 32
+    assert train.max_minutes == pytest.approx(3.0 - 20 / 60)
+    assert "timing stopped after 20 s" in lines[1] and "fitting took 20 s" in lines[1]

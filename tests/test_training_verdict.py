@@ -14,6 +14,7 @@ import creative_rnn as cr
 from creative_rnn import demo as demo_module
 from creative_rnn.cli import main
 from creative_rnn.training import verdict
+from creative_rnn.training.loop import RunResult
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models
 
@@ -115,3 +116,34 @@ def test_the_demo_is_quiet_when_its_model_learned(tmp_path, capsys, small_demo):
     small_demo["replace"] = lambda r: dataclasses.replace(r, learned=True, warning=None)
     demo_module.demo(out=tmp_path / "demo", minutes=0.1, num=1, progress_bar=False)
     assert "did not learn" not in capsys.readouterr().err
+
+
+def test_a_run_that_memorised_a_small_corpus_is_told_so_not_to_train_longer(tmp_path,
+                                                                             shakespeare):
+    """A 1 KB text and a model of 128 units: the training loss falls far while the
+    validation loss climbs from its best. The warning says it memorised, and advises a
+    smaller model or more text, not more training."""
+    poem = tmp_path / "poem.txt"
+    poem.write_text(shakespeare.read_text()[:1000])
+    result = cr.train(corpus=[str(poem)], out=tmp_path / "r", preset="tiny", hidden_size=128,
+                      max_steps=300, eval_every=25, seq_len=32, batch_size=8,
+                      progress_bar=False)
+    assert result.train_loss < verdict.MEMORISED_SHARE * result.best_val_loss
+    assert result.val_loss > verdict.RISEN_SHARE * result.best_val_loss
+    assert verdict.memorised(result)
+    what, advice = result.warning.splitlines()
+    assert "memorised" in what and f"{result.train_loss:.3f}" in what
+    assert f"{result.val_loss:.3f}" in what and "tokens" in what
+    assert "will not help" in advice and "--preset tiny" in advice
+    assert "--set hidden_size=32" in advice and "more text" in advice
+    assert "--max-minutes" not in advice and "--resume" not in advice
+
+
+def test_memorised_needs_both_signs():
+    def run(train, best, last):
+        return RunResult(".", 10, train, last, best, "max_steps")
+
+    assert verdict.memorised(run(0.01, 2.5, 5.0))
+    assert not verdict.memorised(run(0.01, 2.5, 2.5))  # validation still at its best
+    assert not verdict.memorised(run(2.0, 2.5, 5.0))  # training not far below
+    assert not verdict.memorised(run(None, 2.5, 5.0))

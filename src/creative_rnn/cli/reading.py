@@ -6,24 +6,28 @@ import sys
 
 from ..novelty import novelty
 from ..sampling import load, output_paths
+from ..sampling.generator import WHOLE_DRAWS
 from ..training.evaluation import evaluate
 from ..viz.curves import plot_runs
-from .options import fmt
+from .options import GREEDY_HELP, SEED_HELP, TEMPERATURE_HELP, TOP_K_HELP, TOP_P_HELP, fmt
 
 
 def add_commands(sub) -> dict:
     s = sub.add_parser("sample", help="generate from a trained run")
-    s.add_argument("run", metavar="RUN")
+    s.add_argument("run", metavar="RUN", help="the run directory to sample from")
     g = s.add_mutually_exclusive_group()
-    g.add_argument("--prime", default="")
-    g.add_argument("--prime-file")
-    s.add_argument("--temperature", type=float, default=0.8)
-    s.add_argument("--top-k", type=int, default=0)
-    s.add_argument("--top-p", type=float, default=1.0)
-    s.add_argument("--greedy", action="store_true")
-    s.add_argument("--length", type=int, default=500)
-    s.add_argument("--num", type=int, default=1)
-    s.add_argument("--seed", type=int)
+    g.add_argument("--prime", default="",
+                   help="what each sample starts from, in the codec's text form")
+    g.add_argument("--prime-file", metavar="FILE",
+                   help="read the prime from this file (text, .abc, .mid, ...)")
+    s.add_argument("--temperature", type=float, default=0.8, help=TEMPERATURE_HELP)
+    s.add_argument("--top-k", type=int, default=0, help=TOP_K_HELP)
+    s.add_argument("--top-p", type=float, default=1.0, help=TOP_P_HELP)
+    s.add_argument("--greedy", action="store_true", help=GREEDY_HELP)
+    s.add_argument("--length", type=int, default=500,
+                   help="most new tokens per sample (a whole tune stops at its end)")
+    s.add_argument("--num", type=int, default=1, help="samples to generate, as one batch")
+    s.add_argument("--seed", type=int, help=SEED_HELP)
     s.add_argument("--out", help="write samples here (several: name-1.ext, name-2.ext, ...)")
     s.add_argument("--format", action="append", default=[], metavar="EXT",
                    help="output formats besides the codec's own (music: mid, musicxml, wav, png,"
@@ -38,24 +42,26 @@ def add_commands(sub) -> dict:
     s.add_argument("--unknown", default="error", choices=["error", "skip"],
                    help="prime tokens missing from the vocabulary: error or skip")
     s.add_argument("--last", action="store_true", help="latest weights instead of the best")
-    s.add_argument("--device", default="auto", choices=["cpu", "cuda", "auto"])
+    s.add_argument("--device", default="auto", choices=["cpu", "cuda", "auto"],
+                   help="where to sample; auto: the GPU where one is visible, else the CPU")
     s.add_argument("--engine", default="auto", choices=["auto", "torch", "fast"],
                    help="step engine: fast = compiled CPU step, or a CUDA graph on a GPU; "
                         "torch = eager PyTorch; auto = fast where it applies")
 
     e = sub.add_parser("evaluate", help="validation loss and a table about samples")
-    e.add_argument("run", metavar="RUN")
-    e.add_argument("--num", type=int, default=20)
-    e.add_argument("--last", action="store_true")
+    e.add_argument("run", metavar="RUN", help="the run directory to evaluate")
+    e.add_argument("--num", type=int, default=20, help="samples drawn for the tables")
+    e.add_argument("--last", action="store_true", help="latest weights instead of the best")
     e.add_argument("--complete-bars", action="store_true",
                    help="ABC: sample the quality table's tunes with complete bars")
     e.add_argument("--max-copy", type=int, metavar="N",
                    help="add a row of samples that never copy more than N corpus tokens")
 
     pl = sub.add_parser("plot", help="loss curves of one or more runs")
-    pl.add_argument("runs", nargs="+", metavar="RUN")
-    pl.add_argument("--out", required=True)
-    pl.add_argument("--x", default="step", choices=["step", "elapsed_s"])
+    pl.add_argument("runs", nargs="+", metavar="RUN", help="run directories, one curve each")
+    pl.add_argument("--out", required=True, metavar="PLOT.png", help="the picture to write")
+    pl.add_argument("--x", default="step", choices=["step", "elapsed_s"],
+                    help="horizontal axis: training steps or seconds of training")
     return {"sample": cmd_sample, "evaluate": cmd_evaluate, "plot": cmd_plot}
 
 
@@ -75,10 +81,17 @@ def cmd_sample(args) -> None:
                 sys.stdout.write(gen.codec.token_text(t))
             sys.stdout.flush()
         sys.stdout.write("\n")
+        if gen.whole_items(opts["constraints"]) and not gen.ended(ids):
+            print(f"unfinished: no end token within --length {args.length} tokens, so this "
+                  "is not a whole tune (--out writes only whole ones)", file=sys.stderr)
         if args.novelty:
             print(novelty(gen, ids=ids).line())
         return
-    items, ids = _generate(gen, prime, args, opts)
+    items, ids, left = _generate(gen, prime, args, opts)
+    if left:  # whole tunes only (complete bars): the unfinished are said, not written
+        print(f"{left} of {args.num} sample(s) did not reach their end token within --length "
+              f"{args.length} tokens in {WHOLE_DRAWS} draws; left out as unfinished (a "
+              "larger --length, or a longer-trained run, ends more of them)")
     if args.out:
         written = []
         formats = args.format or gen.codec.default_formats()
@@ -96,16 +109,12 @@ def cmd_sample(args) -> None:
                 print(novelty(gen, ids=ids[i - 1]).line())
 
 
-def _generate(gen, prime, args, opts: dict) -> tuple[list, list[list[int]]]:
-    """The items ``gen.generate`` gives, and their ids: the meter reads the ids, since a
-    sample's text need not read back as the same tokens (an ABC sample may not parse)."""
-    steps = gen.generate_ids(prime, length=args.length, num=args.num, **opts)
-    start = gen.codec.encode(prime, unknown=args.unknown) if prime else []
-    ids = [list(start) for _ in range(args.num)]
-    for step in steps:
-        for i, t in step:
-            ids[i].append(t)
-    return [gen.codec.decode(s) for s in ids], ids
+def _generate(gen, prime, args, opts: dict) -> tuple[list, list[list[int]], int]:
+    """The items ``gen.generate`` gives, their ids (the meter reads the ids, since a
+    sample's text need not read back as the same tokens: an ABC sample may not parse), and
+    how many were left out unfinished (whole tunes only)."""
+    ids, left = gen.sample_ids(prime, length=args.length, num=args.num, **opts)
+    return [gen.codec.decode(s) for s in ids], ids, len(left)
 
 
 def cmd_evaluate(args) -> None:

@@ -13,38 +13,55 @@ from ..training import train
 from ..training.distributed import is_main
 from .options import SEED, named_options, parse_codec_options, real, whole
 
+CODEC_HELP = f"how the corpus becomes tokens: {', '.join(codecs.names())}"
+
 
 def add_commands(sub) -> dict:
     d = sub.add_parser("demo", help="train on built-in folk tunes for a few minutes, write tunes")
-    d.add_argument("--out", default="creative-rnn-demo")
-    d.add_argument("--minutes", type=real(0, MAX_MINUTES, low_open=True), default=3.0)
-    d.add_argument("--seed", type=SEED, default=1)
+    d.add_argument("--out", default="creative-rnn-demo",
+                   help="folder for the run, the tunes and the loss plot (a second demo reuses "
+                        "its run)")
+    d.add_argument("--minutes", type=real(0, MAX_MINUTES, low_open=True), default=3.0,
+                   help="minutes of training (more than 0); a slow machine needs more")
+    d.add_argument("--seed", type=SEED, default=1, help="seed of the training and the tunes")
 
     c = sub.add_parser("corpus", help="size, vocabulary and a sample of a corpus")
-    c.add_argument("source", nargs="+", metavar="NAME|PATH")
-    c.add_argument("--codec", default="char")
-    c.add_argument("--documents", action="store_true")
-    c.add_argument("--unit", default="line", choices=["line", "paragraph", "file"])
-    c.add_argument("--encoding", default="utf-8")
+    c.add_argument("source", nargs="+", metavar="NAME|PATH",
+                   help=f"files, folders, globs or names: {', '.join(corpora.NAMED)}")
+    c.add_argument("--codec", default="char", help=CODEC_HELP)
+    c.add_argument("--documents", action="store_true",
+                   help="count whole items framed by start/end tokens")
+    c.add_argument("--unit", default="line", choices=["line", "paragraph", "file"],
+                   help="in documents mode: one item per line, per paragraph or per file")
+    c.add_argument("--encoding", default="utf-8", help="text encoding of the corpus files")
     c.add_argument("--shakespeare-file", help="local copy of tiny-shakespeare")
 
     t = sub.add_parser("train", help="train a model (or --resume one)")
     t.add_argument("corpus", nargs="*", metavar="CORPUS",
-                   help="files, folders, globs or names: folk, python, shakespeare")
+                   help=f"files, folders, globs or names: {', '.join(corpora.NAMED)}")
     t.add_argument("--out", help="run directory to create")
     t.add_argument("--resume", metavar="RUN", help="continue RUN in place")
-    t.add_argument("--codec", default="char")
+    t.add_argument("--codec", default="char", help=CODEC_HELP)
     t.add_argument("--documents", action="store_true",
                    help="train on whole items framed by start/end tokens")
     t.add_argument("--unit", default="line", choices=["line", "paragraph", "file"],
                    help="in documents mode: one item per line, per paragraph or per file")
-    t.add_argument("--preset", choices=["tiny", "small", "medium", "large"])
+    t.add_argument("--preset", choices=["tiny", "small", "medium", "large"],
+                   help="a model and training size: tiny (seconds), small (minutes on a CPU), "
+                        "medium or large (a GPU)")
     t.add_argument("--config", metavar="FILE", help="TOML or JSON file of config keys")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    t.add_argument("--max-steps", type=whole(1))
-    t.add_argument("--max-minutes", type=real(0, MAX_MINUTES, what=" (0 = no time limit)"))
-    t.add_argument("--seed", type=SEED)
-    t.add_argument("--device", choices=["cpu", "cuda", "auto"])
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="one config key, over the preset and --config, e.g. hidden_size=256; "
+                        "repeatable")
+    t.add_argument("--max-steps", type=whole(1),
+                   help="stop after this many training steps")
+    t.add_argument("--max-minutes", type=real(0, MAX_MINUTES, what=" (0 = no time limit)"),
+                   help="stop after this many minutes of training (0 = no time limit)")
+    t.add_argument("--seed", type=SEED,
+                   help="one seed for all randomness (weights, batches, dropout), for a "
+                        "repeatable run")
+    t.add_argument("--device", choices=["cpu", "cuda", "auto"],
+                   help="where to train; auto: the GPU where one is visible, else the CPU")
     t.add_argument("--task", default="lm", choices=["lm", "classify", "seq2seq"],
                    help="lm: next token; classify: labels/tags (JSONL); seq2seq: call -> response")
     t.add_argument("--codec-opt", action="append", default=[], metavar="KEY=VALUE",
@@ -66,8 +83,12 @@ def cmd_corpus(args) -> None:
     codec = codecs.for_files(args.codec, encoding=args.encoding)
     corpus = corpora.load(args.source, codec, documents=args.documents, unit=args.unit,
                           **named_options(args))
+    for name in args.source:
+        if name in corpora.NAMED:  # a built-in: say what it is
+            print(f"{name}: {corpora.NAMED[name][0]}")
     codec.fit(corpus.items)
-    n_tokens = sum(len(codec.tokenize(item)) for item in corpus.items)
+    # encode, not tokenize: a codec such as ensemble packs values into ids with no tokens
+    n_tokens = sum(len(codec.encode(item)) for item in corpus.items)
     print(f"files: {len(corpus.sources)}   items: {len(corpus.items)}   tokens: {n_tokens:,}"
           f"   vocabulary: {codec.vocab_size - NUM_SPECIAL} (+{NUM_SPECIAL} special)")
     if corpus.skipped:

@@ -14,6 +14,10 @@ own seeded generator; when the codec or the caller adds Python processors (ABC's
 bars), the engine steps the network and the processors and torch's generator choose each
 token, as on the eager path. ``torch`` is always the eager PyTorch step; ``fast`` insists
 on the engine (an error for a model it cannot run).
+
+Whole items: under a constraint that asks for them (ABC's complete bars on a documents run),
+``generate`` returns only samples that ended at their own end token, and keeps the ones cut
+off at ``length`` apart as unfinished (``WHOLE_DRAWS``, ``Samples``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 import torch
 
 from .. import rundir
-from ..config import SampleConfig
+from ..config import MAX_SEED, SampleConfig
 from ..core.device import resolve_device, small_step_threads
 from ..core.logits import LogitsProcessor, choose, forbid, temperature, top_k, top_p
 from ..engine import EngineUnsupported, StepEngine
@@ -55,6 +59,25 @@ _CHUNK = 256  # tokens per call into the compiled loop between yields
 # of a text prime (checked before tokenizing), tokens after encoding, bytes of a prime file
 MAX_PRIME_CHARS, MAX_PRIME_TOKENS, MAX_PRIME_BYTES = 100_000, 100_000, 1_000_000
 GRAPH_CHUNK = 32  # sampling steps per CUDA-graph replay: one launch and one copy per chunk
+# Whole items (a documents run under a constraint that says so: ABC's complete bars). A
+# sample is whole only if it ends at its own end token, which the constraint allows only
+# where an item may end (a tune: after a closing bar line). A sample cut off at ``length``
+# stops mid-bar or mid-section, so it is not returned as a whole item: it is drawn again
+# with the next seed, up to WHOLE_DRAWS draws in all, and what never ends is kept apart
+# (``Samples.unfinished``). Not forcing an end at ``length``: that writes a tune that stops
+# where the model did not end it; not running past ``length``: it is the caller's bound on
+# the work (the studio's and the CLI's limits check it).
+WHOLE_DRAWS = 3
+
+
+class Samples(list):
+    """The items ``generate`` returns (a list), and ``unfinished``: with whole items, the
+    samples that did not reach their end token within ``length`` tokens in ``WHOLE_DRAWS``
+    draws, left out of the list (empty otherwise)."""
+
+    def __init__(self, items=(), unfinished=()):
+        super().__init__(items)
+        self.unfinished = list(unfinished)
 
 
 # --- the generator -----------------------------------------------------------------------
@@ -264,16 +287,56 @@ class Generator:
                     state = select(state, keep.nonzero().squeeze(-1))
             logits, state = forward(nxt.unsqueeze(1), state)  # one step per new token
 
-    def generate(self, prime: Any = "", length: int = 200, num: int = 1, **options: Any) -> list:
-        """``num`` items, each the prime followed by up to ``length`` new tokens."""
-        steps = self.generate_ids(prime, length=length, num=num, **options)  # validates now
-        prime_ids = self.codec.encode(prime, unknown=options.get("unknown", "error")) \
-            if prime else []
-        ids: list[list[int]] = [list(prime_ids) for _ in range(num)]
-        for step in steps:
-            for i, t in step:
-                ids[i].append(t)
-        return [self.codec.decode(s) for s in ids]
+    def whole_items(self, constraints: dict[str, Any] | None = None) -> bool:
+        """Whether a sample counts only once it reaches its end token: a documents run under
+        a codec constraint that says so (a processor with ``whole = True``: ABC's complete
+        bars). ``generate`` then returns only such samples (``WHOLE_DRAWS``)."""
+        return self.documents and any(
+            getattr(p, "whole", False)
+            for p in self.codec.logits_processors(**(constraints or {})))
+
+    def ended(self, ids: Sequence[int]) -> bool:
+        """Whether a sample's ids end with its end token (it stopped by itself)."""
+        return bool(ids) and ids[-1] == self.codec.vocab.eos
+
+    def sample_ids(self, prime: Any = "", length: int = 200, num: int = 1, **options: Any
+                   ) -> tuple[list[list[int]], list[list[int]]]:
+        """The ids (prime first) of ``num`` samples, and of the unfinished ones: with whole
+        items (``whole_items``) a sample that did not end within ``length`` tokens is drawn
+        again, up to ``WHOLE_DRAWS`` draws, and the first list holds only ended samples;
+        otherwise all ``num`` samples and an empty second list."""
+        whole = self.whole_items(options.get("constraints"))
+        seed = options.pop("seed", None)
+        done: list[list[int]] = []
+        left, want = [], num
+        for draw in range(WHOLE_DRAWS if whole else 1):
+            s = None if seed is None else (seed + draw) % (MAX_SEED + 1)
+            steps = self.generate_ids(prime, length=length, num=want, seed=s, **options)
+            if not draw:  # after generate_ids checked the options and the prime
+                start = self.codec.encode(prime, unknown=options.get("unknown", "error")) \
+                    if prime else []
+            ids: list[list[int]] = [list(start) for _ in range(want)]
+            for step in steps:
+                for i, t in step:
+                    ids[i].append(t)
+            if not whole:
+                return ids, []
+            ended = [len(x) > len(start) and self.ended(x) for x in ids]
+            done += [x for x, e in zip(ids, ended) if e]
+            left = [x for x, e in zip(ids, ended) if not e]
+            want = len(left)
+            if not want:
+                break
+        return done, left
+
+    def generate(self, prime: Any = "", length: int = 200, num: int = 1, **options: Any
+                 ) -> Samples:
+        """``num`` items, each the prime followed by up to ``length`` new tokens. With whole
+        items (ABC's complete bars on a documents run) only samples that ended by themselves
+        are returned; ``.unfinished`` holds the others (``sample_ids``)."""
+        ids, left = self.sample_ids(prime, length=length, num=num, **options)
+        return Samples([self.codec.decode(s) for s in ids],
+                       [self.codec.decode(s) for s in left])
 
     def continuations(self, prime: Any = "", k: int = 5, unit: str | None = "token",
                       **options: Any) -> list[Continuation]:

@@ -12,6 +12,11 @@ steps in the precision the run will use: the tuned width at batch 64, then the l
 widths at the preset's batch, and takes the first whose step leaves ``MIN_STEPS`` steps in
 the budget (three quarters of the tuned recipe's count), or the ladder's last.
 
+Fitting says what it does before it starts (on a busy machine one rung's five steps can take
+many seconds), and its time is part of the budget: the run's ``max_minutes`` is what is
+left after it. It stops timing once it has used ``FIT_SHARE`` of the budget: a machine that
+slow gets the ladder's last rung.
+
 Only keys the user did not set are chosen (``--set hidden_size=...`` or ``batch_size`` always
 wins), only for a language model with ``--max-minutes`` (a step budget already says how much
 to do), and only on the CPU (a GPU runs ``medium``/``large``). The choice is printed and
@@ -42,6 +47,9 @@ BIG_BATCH: dict[str, int] = {"small": 64}
 # allowed, so a machine as fast as that one, a little disturbed, keeps the tuned width
 MIN_STEPS = 3000
 TIMED_STEPS, WARMUP_STEPS = 3, 2  # a second or two per width on a 2-core CPU
+# the most of the budget fitting may take (30 s of 10 minutes); on a busy 2-core machine five
+# rungs of five steps once took ~100 s, uncounted, before a run that then trained
+FIT_SHARE = 0.05
 
 
 def step_seconds(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.device,
@@ -74,12 +82,14 @@ def step_seconds(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.d
 
 def fit(preset: str | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         device: torch.device, pinned: set[str], log: Callable[[str], None] = print,
-        timer: Callable[..., float] = step_seconds) -> tuple[ModelConfig, TrainConfig]:
+        timer: Callable[..., float] = step_seconds,
+        clock: Callable[[], float] = time.perf_counter) -> tuple[ModelConfig, TrainConfig]:
     """The configs for this machine: the given ones unless ``preset`` has a ladder, the run
     has a time budget on the CPU and ``hidden_size`` and ``batch_size`` are not both
     ``pinned``; then the first rung whose measured step leaves ``MIN_STEPS`` steps in the
     budget (the last if none does). The rungs: the tuned width at ``BIG_BATCH`` (a machine
-    fast enough for it), then the ladder's widths at the preset's batch."""
+    fast enough for it), then the ladder's widths at the preset's batch. The time fitting
+    took (by ``clock``) is taken off the returned ``max_minutes``."""
     ladder = LADDER.get(preset or "")
     if (not ladder or not train_cfg.max_minutes or device.type != "cpu"
             or {"hidden_size", "batch_size"} <= pinned):
@@ -92,17 +102,29 @@ def fit(preset: str | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
     if "batch_size" not in pinned and preset in BIG_BATCH:
         rungs.insert(0, (ladder[0], BIG_BATCH[preset]))
     budget_s = train_cfg.max_minutes * 60
+    layers = model_cfg.num_layers
+    log(f"fitting preset {preset} to this machine: timing a few training steps of "
+        f"{layers}x{rungs[0][0]} at batch {rungs[0][1]}, then narrower if it is slow (part of "
+        f"the {train_cfg.max_minutes:g} min; --set hidden_size=N, --set batch_size=N to skip)")
+    began = clock()
     tried = []
     for width, batch in rungs:
-        model = dataclasses.replace(model_cfg, hidden_size=width)
-        train = dataclasses.replace(train_cfg, batch_size=batch)
-        seconds = timer(model, train, device)
+        if clock() - began > FIT_SHARE * budget_s:  # too slow to time more: the last rung
+            width, batch = rungs[-1]
+            tried.append(f"timing stopped after {clock() - began:.0f} s")
+            break
+        seconds = timer(dataclasses.replace(model_cfg, hidden_size=width),
+                        dataclasses.replace(train_cfg, batch_size=batch), device)
         tried.append(f"{width}x{batch}: {seconds * 1e3:.0f} ms")
         if budget_s / seconds >= MIN_STEPS or (width, batch) == rungs[-1]:
             break
-    if (width, batch) != (model_cfg.hidden_size, train_cfg.batch_size):
-        log(f"preset {preset} fitted to this machine: {model_cfg.num_layers}x{width}, batch "
-            f"{batch} (a training step at width x batch {', '.join(tried)}; {MIN_STEPS:,} "
-            f"steps wanted in {train_cfg.max_minutes:g} min; --set hidden_size=N, "
-            f"--set batch_size=N to choose)")
+    spent = clock() - began
+    model = dataclasses.replace(model_cfg, hidden_size=width)
+    # the budget is the user's wall clock: what fitting took is not trained (a little is
+    # always left, so the run still evaluates and writes its weights)
+    left = max(train_cfg.max_minutes - spent / 60, train_cfg.max_minutes * FIT_SHARE)
+    train = dataclasses.replace(train_cfg, batch_size=batch, max_minutes=left)
+    log(f"preset {preset} fitted: {layers}x{width}, batch {batch} (a training step at width x "
+        f"batch {', '.join(tried)}; {MIN_STEPS:,} steps wanted in {train_cfg.max_minutes:g} "
+        f"min); fitting took {spent:.0f} s, {left:.2f} min left to train")
     return model, train

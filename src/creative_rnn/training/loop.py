@@ -304,12 +304,12 @@ class Trainer:
         return result
 
     def _judge(self, result: RunResult) -> None:
-        """Fill in the verdict: did the run get clearly below the unigram baseline?"""
-        result.unigram_loss = verdict.unigram_loss(*self.task.train_targets())
-        result.learned = verdict.learned(result.best_val_loss, result.unigram_loss)
-        if result.learned is False:
-            result.warning = (verdict.not_learned(result) + "\n"
-                              + verdict.advice(str(self.run_dir)))
+        """Fill in the verdict: did the run get clearly below the unigram baseline, or
+        memorise its corpus (verdict.py)?"""
+        targets = self.task.train_targets()
+        result.unigram_loss = verdict.unigram_loss(*targets)
+        verdict.judge(result, str(self.run_dir), sum(len(p) for p in targets[0]),
+                      getattr(getattr(self.task, "model_cfg", None), "hidden_size", None))
 
     def _weights_finite(self) -> bool:
         """Whether every weight (and every averaged weight) is a finite number."""

@@ -1,4 +1,5 @@
-"""Did a run learn? Its best validation loss against the unigram baseline.
+"""Did a run learn? Its best validation loss against the unigram baseline; and did it
+memorise its corpus instead (training loss far below a validation loss that rose again).
 
 The baseline is the loss of a model that knows only how often each target occurs: the
 entropy (nats per target) of the unigram distribution of the training targets, in the same
@@ -6,6 +7,11 @@ units as the validation loss. A run whose best validation loss is not clearly be
 learned next to nothing, and its samples are close to noise; it happens to a run stopped
 after a few steps (the demo on a busy machine once trained 27 steps in its 3 minutes) and
 to a corpus with nothing to learn.
+
+A run can also learn its training text by heart: on a small corpus (a 30-line poem, 1 KB) a
+model of a few hundred units drove the training loss to 0.008 nats/token while the
+validation loss climbed to 5.0. Training longer makes that worse, so it gets its own
+verdict and other advice: a smaller model or more text.
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ LEARNED_SHARE = 0.95
 MAX_COUNTED = 10_000_000  # targets counted; a larger corpus is sampled evenly (frequencies
 # need no more, and a huge memory-mapped corpus is not read whole at the end of every run) ...
 BLOCK = 100_000  # ... in contiguous blocks: a stride through the ids could alias a pattern
+# memorised: the last training loss under half the best validation loss (a model that
+# generalises keeps them close; dropout even puts training above) and the last validation
+# loss a tenth above its best (it has turned and is climbing)
+MEMORISED_SHARE = 0.5
+RISEN_SHARE = 1.1
 
 
 def unigram_loss(pieces: Sequence[np.ndarray], table: np.ndarray | None = None
@@ -61,6 +72,48 @@ def learned(best_val_loss: float | None, baseline: float | None) -> bool | None:
     if best_val_loss is None or baseline is None:
         return None
     return best_val_loss < LEARNED_SHARE * baseline
+
+
+def memorised(result) -> bool:
+    """Whether a run (a ``RunResult``) learned its training text by heart: training loss
+    far below the best validation loss, and validation risen again from its best."""
+    train, best, last = result.train_loss, result.best_val_loss, result.val_loss
+    if train is None or best is None or last is None:
+        return False
+    return train < MEMORISED_SHARE * best and last > RISEN_SHARE * best
+
+
+def judge(result, run: str, train_tokens: int | None = None,
+          hidden_size: int | None = None) -> None:
+    """Fill in ``result.learned`` and, for a run that memorised or did not learn,
+    ``result.warning``: two lines, what happened and what to do. ``train_tokens`` (size of
+    the training split) and ``hidden_size`` (the model's width) shape a memorised run's."""
+    result.learned = learned(result.best_val_loss, result.unigram_loss)
+    if memorised(result):
+        result.warning = (memorised_line(result, train_tokens) + "\n"
+                          + memorised_advice(hidden_size))
+    elif result.learned is False:
+        result.warning = not_learned(result) + "\n" + advice(run)
+
+
+def memorised_line(result, train_tokens: int | None = None) -> str:
+    """One line about a run that memorised its corpus, in numbers."""
+    size = f" of {train_tokens:,} tokens" if train_tokens else ""
+    return (f"the model memorised its training text{size}: training loss "
+            f"{result.train_loss:.3f} nats/token, while the validation loss rose from its "
+            f"best {result.best_val_loss:.3f} to {result.val_loss:.3f} (the text it has not "
+            "seen); it repeats what it read and cannot go on from anything new")
+
+
+def memorised_advice(hidden_size: int | None = None) -> str:
+    """One line: what helps a model that memorised (training longer does not)."""
+    smaller = "--preset tiny, or a smaller --set hidden_size=N"
+    if hidden_size:  # a quarter of the width has a sixteenth of the recurrent weights
+        narrower = f"--set hidden_size={max(16, hidden_size // 4)}"
+        smaller = f"--preset tiny or {narrower}" if hidden_size > 64 else narrower
+    return (f"training longer will not help; a smaller model ({smaller}) or more text of "
+            "the same kind (tens of KB at least) will; samples use the best weights, from "
+            "before validation rose")
 
 
 def not_learned(result) -> str:

@@ -17,6 +17,11 @@ class CompleteBars:
     Called with logits ``(rows, V)`` and the ids so far of each row; keeps a BarState per
     row (advanced only by the new ids) and sets the logits of refused tokens to -inf."""
 
+    # A tune under this constraint is whole only at its end token, which is allowed only
+    # after a closing bar line; the generator keeps a sample that never reached it out of
+    # the tunes it returns (sampling/generator.py, WHOLE_DRAWS)
+    whole = True
+
     def __init__(self, vocab_tokens: Sequence[str]):
         self.tokens = list(vocab_tokens)
         self.durations = durations_of(self.tokens)

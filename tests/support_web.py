@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from support import shared_file
 
 import creative_rnn as cr
 from creative_rnn import codecs
@@ -98,11 +99,11 @@ def _vlq(n: int) -> bytes:
     return bytes(out)
 
 
-def music_run(root: Path, shared: Path) -> Path:
+def music_run(root: Path) -> Path:
     """A tiny run of the real melody codec when it is registered, else of the stand-in."""
     out = root / "melody"
-    if "melody" in codecs.names() and (shared / "melody" / "melodies.jsonl").is_file():
-        corpus, codec = str(shared / "melody" / "melodies.jsonl"), "melody"
+    if "melody" in codecs.names():
+        corpus, codec = str(shared_file("melody/melodies.jsonl")), "melody"
     else:
         codecs.register(StandInMelody)
         path = root / "tunes.txt"
@@ -120,6 +121,16 @@ def text_run(root: Path, startrek: Path, documents: bool = False) -> Path:
     cr.train(corpus=[str(startrek)], out=out, preset="tiny", hidden_size=32, embedding_size=16,
              max_steps=30 if not documents else 20, eval_every=15, checkpoint_every=15,
              documents=documents, progress_bar=False)
+    return out
+
+
+def ensemble_run(root: Path, gestures: Path) -> Path:
+    """A tiny run of the ensemble codec (the metatone quartets): the copy routes' odd one out,
+    whose text form is one step a line and whose vocabulary lists no token texts."""
+    out = root / "ensemble"
+    cr.train(corpus=[str(gestures)], out=out, codec="ensemble", preset="tiny", hidden_size=8,
+             embedding_size=4, max_steps=1, eval_every=1, checkpoint_every=1,
+             progress_bar=False)
     return out
 
 
@@ -182,12 +193,12 @@ def wait_until(condition, what: str, limit_s: float = 30.0) -> None:
 _RUNS: dict[str, Path] = {}
 
 
-def shared_runs(tmp_path_factory, startrek: Path, shared: Path) -> dict[str, Path]:
+def shared_runs(tmp_path_factory, startrek: Path) -> dict[str, Path]:
     """The three tiny runs, trained once per test session for both web test files."""
     if not _RUNS:
         root = tmp_path_factory.mktemp("webruns")
         _RUNS.update(text=text_run(root, startrek), docs=text_run(root, startrek, True),
-                     melody=music_run(root, shared))
+                     melody=music_run(root))
     return dict(_RUNS)
 
 
@@ -220,11 +231,31 @@ def chromium() -> Iterator[Any]:
 PAGE_WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 
+def _console_error(problems: list[str], allow: Sequence[str]):
+    def seen(message) -> None:
+        if message.type == "error" and not any(a in message.text for a in allow):
+            problems.append(f"console error: {message.text} ({message.location.get('url')})")
+    return seen
+
+
+def _failed_request(problems: list[str]):
+    def seen(request) -> None:
+        # the page's own aborts (Stop, a proposal overtaken by typing) are not failures
+        if request.failure != "net::ERR_ABORTED":
+            problems.append(f"request failed: {request.url} ({request.failure})")
+    return seen
+
+
 @contextlib.contextmanager
-def studio_page(browser, url: str, shot: tuple[str, Path] | None = None) -> Iterator[Any]:
+def studio_page(browser, url: str, shot: tuple[str, Path] | None = None,
+                refused: str | None = None) -> Iterator[Any]:
     """A page of the studio at ``url``, once it says it is ready. On leaving: a screenshot of
     ``shot`` (selector, path) for a person to look at, then no uncaught script error, no
-    error banner, and nothing fetched from anywhere but the studio itself."""
+    console error (a 404, an invalid attribute), no failed request, no error banner, and
+    nothing fetched from anywhere but the studio itself. ``refused``: a test that makes the
+    server refuse a request on purpose; the banner must then say this, and the console's
+    line about the refused (4xx) answer is allowed."""
+    allow = ["the server responded with a status of 4"] if refused else []
     context = browser.new_context(viewport={"width": 1100, "height": 1400})
     try:
         page = context.new_page()
@@ -232,6 +263,8 @@ def studio_page(browser, url: str, shot: tuple[str, Path] | None = None) -> Iter
         problems: list[str] = []
         requests: list[str] = []
         page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("console", _console_error(problems, allow))
+        page.on("requestfailed", _failed_request(problems))
         page.on("request", lambda r: requests.append(r.url))
         page.goto(url)
         page.wait_for_function("window.studioReady === true")
@@ -239,7 +272,10 @@ def studio_page(browser, url: str, shot: tuple[str, Path] | None = None) -> Iter
         if shot:
             page.locator(shot[0]).screenshot(path=shot[1])
         assert not problems, problems
-        assert page.is_hidden("#error")
+        if refused:
+            assert refused in page.inner_text("#error")
+        else:
+            assert page.is_hidden("#error"), page.inner_text("#error")
         origin = url.split("/", 3)[:3]
         foreign = [u for u in requests
                    if not (u.split("/", 3)[:3] == origin or u.startswith(("blob:", "data:")))]

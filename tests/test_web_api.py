@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from support import SHARED
 from support_web import LiveServer, shared_runs, studio_client
 
 import creative_rnn as cr
@@ -19,7 +19,7 @@ from creative_rnn.web.guard import Counter
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, startrek):
-    return shared_runs(tmp_path_factory, startrek, SHARED)
+    return shared_runs(tmp_path_factory, startrek)
 
 
 @pytest.fixture(scope="module")
@@ -325,3 +325,176 @@ def test_training_needs_a_runs_dir_and_a_known_job(runs):
     assert r.status_code == 403 and "--runs-dir" in r.json()["error"]
     assert c.get("/api/train/none/events").status_code == 404
     assert c.post("/api/train/none/stop", json={}).status_code == 404
+
+
+# --- ABC runs: complete bars by default, a length that fits a tune, names ---------------------
+BOOK = """X:1
+T:a jig
+M:6/8
+L:1/8
+K:D
+|:dfa agf|edc BAG|FAd gfe|dfe d3:|
+|:fga agf|gfe edc|dcB AGF|EFD D3:|
+
+X:2
+T:a reel
+M:4/4
+L:1/8
+K:G
+|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
+|:gfga gedB|cdec BcAF|gfga gedB|cAFA G4:|
+"""
+
+
+@pytest.fixture(scope="module")
+def abc_client(runs, tmp_path_factory):
+    """The text and docs runs, and a tiny ABC run in a folder named ``run`` (as
+    ``creative-rnn demo`` writes it) inside ``folk-demo``."""
+    root = tmp_path_factory.mktemp("abcweb")
+    (root / "book.abc").write_text(BOOK, encoding="utf-8")
+    out = root / "folk-demo" / "run"
+    cr.train(corpus=[str(root / "book.abc")], out=out, codec="abc", preset="tiny",
+             hidden_size=16, embedding_size=8, max_steps=6, eval_every=6, checkpoint_every=6,
+             progress_bar=False)
+    return studio_client(create_app([runs["text"], runs["docs"], out]))
+
+
+def measures(text: str) -> list[tuple[float, float]]:
+    """(length, the meter's bar length) in quarters of each bar, as music21 reads the ABC
+    (repeat signs made plain bar lines: music21 makes no bars of a repeat left open)."""
+    import re
+
+    import music21
+
+    head, body = text.split("K:", 1)
+    score = music21.converter.parse(head + "K:" + re.sub(r":*\|+:*|::", "|", body),
+                                    format="abc")
+    return [(float(m.duration.quarterLength), float(m.barDuration.quarterLength))
+            for m in score.recurse().getElementsByClass("Measure")]
+
+
+def test_a_run_folder_named_run_is_served_under_its_parent_name(abc_client):
+    names = [m["name"] for m in abc_client.get("/api/models").json()["models"]]
+    assert names == ["text", "docs", "folk-demo"]
+
+
+def test_models_say_their_constraints_length_and_prime_example(abc_client):
+    by_name = {m["name"]: m for m in abc_client.get("/api/models").json()["models"]}
+    abc, text, docs = by_name["folk-demo"], by_name["text"], by_name["docs"]
+    assert abc["constraints"] == ["complete_bars"] and text["constraints"] == []
+    assert abc["length"] >= 1000 and docs["length"] >= 1000  # a whole tune fits
+    assert "K:" in abc["prime_example"] and "|" in abc["prime_example"]
+    assert text["prime_example"] == ""
+
+
+def test_an_abc_run_writes_complete_bars_unless_asked_not_to(abc_client):
+    """The studio used to sample ABC without the constraint: bars of any length, meter and
+    key changes mid-tune. Now every bar it closes is a whole bar of the tune's meter."""
+    prime = "X:1\nM:6/8\nL:1/8\nK:D\ndfa agf|"
+    found = []
+    for seed in range(4):
+        ev = generate(abc_client, model="folk-demo", prime=prime, length=120, seed=seed)
+        (sample,) = ev[-1][1]["samples"]
+        body = sample["text"].split("K:", 1)[1]
+        assert "[K:" not in body and "[M:" not in body and "M:" not in body
+        closed = measures(sample["text"])
+        if sample["unfinished"]:
+            closed = closed[:-1]  # the open bar it stopped in
+        assert closed and all(length == meter for length, meter in closed), sample["text"]
+        found.append(sample["unfinished"] is None)
+    without = [measures(generate(abc_client, model="folk-demo", prime=prime, length=120,
+                                 seed=seed, complete_bars=False)[-1][1]["samples"][0]["text"])
+               for seed in range(4)]  # the tiny model's own bars: some are not whole
+    assert any(length != meter for bars in without for length, meter in bars[:-1])
+
+
+def test_complete_bars_on_a_codec_without_them_is_refused_by_name(abc_client):
+    r = abc_client.post("/api/generate", json={"model": "text", "complete_bars": True})
+    assert r.status_code == 400 and "no constraint complete_bars" in r.json()["error"]
+    assert generate(abc_client, model="text", complete_bars=False, length=3)[-1][0] == "done"
+
+
+def test_a_documents_sample_cut_at_the_length_says_it_is_unfinished(abc_client):
+    eos = 2
+    samples = [s for length in (3, 200) for s in generate(
+        abc_client, model="docs", prime="The", length=length, num=4, seed=1)[-1][1]["samples"]]
+    cut = [s for s in samples if s["ids"][-1] != eos]
+    ended = [s for s in samples if s["ids"][-1] == eos]
+    assert cut and ended
+    assert all("unfinished: no end within 3 new tokens" in s["unfinished"] for s in cut)
+    assert all(s["unfinished"] is None for s in ended)
+    assert all(s["unfinished"] is None for s in  # a stream has no end to miss
+               generate(abc_client, model="text", length=5)[-1][1]["samples"])
+
+
+# --- training a built-in corpus: read in the thread, with progress ----------------------------
+@pytest.fixture
+def small_named_corpus(monkeypatch, tmp_path, startrek):
+    """A built-in corpus of a few files (the real ones are hundreds: minutes to read)."""
+    from creative_rnn import corpora
+
+    lines = startrek.read_text(encoding="utf-8").splitlines()
+    files = []
+    for n in range(5):
+        files.append(tmp_path / f"part{n}.txt")
+        files[-1].write_text("\n".join(lines[n::5]) + "\n", encoding="utf-8")
+    monkeypatch.setitem(corpora.NAMED, "mini", ("five files of titles", lambda: files))
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01 binary")
+    monkeypatch.setitem(corpora.NAMED, "broken", ("a binary file", lambda: [bad]))
+    return files
+
+
+def test_a_built_in_corpus_is_read_in_the_thread_with_progress(trainer, small_named_corpus,
+                                                               monkeypatch):
+    """The page used to hear nothing while the server read a big corpus (minutes, inside the
+    request); now the request is answered at once and the files read are counted."""
+    from creative_rnn.web import training
+
+    app, c, runs_dir = trainer
+    told = threading.Event()
+    validate = training._validate
+
+    def held(source, codec, documents, progress=None):
+        def counted(done, total):
+            progress(done, total)
+            if done == 3:  # reading waits here until the page has been told: a hand-off
+                told.wait(60)
+        return validate(source, codec, documents, progress=counted)
+
+    monkeypatch.setattr(training, "_validate", held)
+    r = c.post("/api/train", data={"name": "mini", "corpus": "mini", "max_steps": "10"})
+    assert r.status_code == 201, r.text
+    assert r.json()["job"]["status"] == "reading"  # answered before the corpus is read
+    ev, name = [], None
+    with c.stream("GET", "/api/train/mini/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                ev.append((name, json.loads(line[6:])))
+                if name == "progress" and (ev[-1][1]["progress"] or {}).get("done") == 3:
+                    told.set()
+    told.set()
+    progress = [d["progress"] for e, d in ev if e == "progress" and d["progress"]]
+    assert {"what": "reading the corpus", "done": 3, "total": 5} in progress
+    names = [e for e, _ in ev]
+    assert names.index("progress") < names.index("metrics")  # progress first, then the curve
+    statuses = [d["job"]["status"] for e, d in ev if e == "status"]
+    assert statuses[-1] == "done"
+    samples = [d for e, d in ev if e == "sample"]
+    rows = [row for e, d in ev if e == "metrics" for row in d["rows"]]
+    assert samples[-1]["step"] == rows[-1]["step"] == 10  # the finished run's, last
+    assert samples[-1]["text"] and len({s["step"] for s in samples}) == len(samples)
+    assert "mini" in [m["name"] for m in c.get("/api/models").json()["models"]]
+
+
+def test_a_built_in_corpus_that_cannot_be_read_fails_the_job_in_one_line(trainer,
+                                                                          small_named_corpus):
+    app, c, runs_dir = trainer
+    r = c.post("/api/train", data={"name": "broken", "corpus": "broken"})
+    assert r.status_code == 201, r.text
+    final = [d["job"] for e, d in follow(c, "broken") if e == "status"][-1]
+    assert final["status"] == "error" and "binary" in final["error"]
+    assert str(small_named_corpus[0].parent) not in final["error"]  # no server folders
+    assert "broken" not in [m["name"] for m in c.get("/api/models").json()["models"]]

@@ -10,8 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support import SHARED
-from support_web import LiveServer, chromium, needs_chromium, shared_runs, wait_until
+from support_web import (
+    LiveServer,
+    chromium,
+    needs_chromium,
+    shared_runs,
+    studio_page,
+    wait_until,
+)
 
 from creative_rnn.web import Limits, create_app
 from creative_rnn.web.guard import served_hosts
@@ -22,7 +28,7 @@ WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertio
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     # a long length cap so a stream is still running when the test presses Stop
     live = LiveServer()  # the port first: the studio answers only its own address, as served
     live.app = create_app([runs["text"], runs["docs"], runs["melody"]],
@@ -48,19 +54,10 @@ def browser():
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1100, "height": 1400})
-    page = context.new_page()
-    page.set_default_timeout(WAIT)
-    problems, requests = [], []
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(server.url + "/")
-    page.wait_for_function("window.studioReady === true")
-    yield page
-    assert not problems, problems  # no uncaught script errors
-    foreign = [u for u in requests if not u.startswith((server.url, "blob:", "data:"))]
-    assert not foreign, f"the page fetched from the network: {foreign}"
-    context.close()
+    """The studio, checked on leaving: no script or console error, no failed request, no
+    error banner, nothing from the network (support_web.studio_page)."""
+    with studio_page(browser, server.url + "/") as page:
+        yield page
 
 
 def generate(page, model: str, length: int, prime: str = "") -> None:
@@ -153,16 +150,17 @@ def test_start_and_stop_a_training_run(page, shots, startrek):
     page.locator("#train").screenshot(path=shots / "train.png")
 
 
-def test_a_bad_upload_shows_a_clear_error(page, shots):
-    page.fill("#train-name", "bad-upload")
-    page.select_option("#train-corpus", "")
-    page.set_input_files("#train-file", files=[{"name": "song.txt", "mimeType": "text/plain",
-                                                "buffer": b"\x00\x01\x02 not text"}])
-    page.click("#train-start")
-    page.wait_for_selector("#error:not([hidden])")
-    message = page.inner_text("#error")
-    assert "song.txt looks binary" in message and "Traceback" not in message
-    page.screenshot(path=shots / "bad-upload.png")
+def test_a_bad_upload_shows_a_clear_error(browser, server, shots):
+    with studio_page(browser, server.url + "/", refused="song.txt looks binary") as page:
+        page.fill("#train-name", "bad-upload")
+        page.select_option("#train-corpus", "")
+        page.set_input_files("#train-file", files=[{"name": "song.txt", "mimeType": "text/plain",
+                                                    "buffer": b"\x00\x01\x02 not text"}])
+        page.click("#train-start")
+        page.wait_for_selector("#error:not([hidden])")
+        message = page.inner_text("#error")
+        assert "song.txt looks binary" in message and "Traceback" not in message
+        page.screenshot(path=shots / "bad-upload.png")
 
 
 def test_activation_page_in_a_real_browser(browser, tiny_text_run, startrek, tmp_path, shots):

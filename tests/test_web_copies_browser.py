@@ -4,7 +4,6 @@ Chromium): shaded in a text sample with the source on hover, outlined on the pia
 from __future__ import annotations
 
 import pytest
-from support import SHARED
 from support_web import (
     LiveServer,
     chromium,
@@ -24,7 +23,7 @@ DONE = "document.querySelector('#gen-status').textContent.startsWith('done')"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     live = LiveServer()
     live.app = create_app([runs["text"], runs["melody"]],
                           hosts=served_hosts("127.0.0.1", live.port))

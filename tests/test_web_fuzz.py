@@ -8,7 +8,6 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import SHARED
 from support_web import shared_runs, studio_client
 
 from creative_rnn.web import Limits, create_app
@@ -50,7 +49,7 @@ bodies = st.one_of(
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     app = create_app([runs["text"], runs["melody"]], runs_dir=tmp_path_factory.mktemp("fuzz"),
                      limits=Limits(max_length=30, max_num=3, max_trainings=0))
     return studio_client(app)

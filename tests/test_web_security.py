@@ -13,7 +13,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from support import SHARED
 from support_web import LOCAL, LiveServer, shared_runs, studio_client, wait_until
 
 from creative_rnn.web import Limits, create_app, training
@@ -24,7 +23,7 @@ TOKEN = "X-Studio-Token"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, startrek):
-    return shared_runs(tmp_path_factory, startrek, SHARED)
+    return shared_runs(tmp_path_factory, startrek)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from support import SHARED
 from support_web import shared_runs, studio_client
 
 from creative_rnn.web import Limits, create_app
@@ -15,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     return create_app(list(runs.values()), limits=Limits(max_generations=2))
 
 

@@ -4,7 +4,6 @@ ghost text, Tab and Esc, the alternatives and their probabilities, piano rolls f
 from __future__ import annotations
 
 import pytest
-from support import SHARED
 from support_web import (
     LiveServer,
     chromium,
@@ -21,7 +20,7 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     live = LiveServer()
     live.app = create_app([runs["text"], runs["melody"]],
                           hosts=served_hosts("127.0.0.1", live.port))

@@ -9,7 +9,6 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import SHARED
 from support_web import LOCAL, shared_runs, studio_client
 
 from creative_rnn.web import Limits, create_app
@@ -40,7 +39,7 @@ bodies = st.one_of((objects | plausible).map(lambda v: json.dumps(v).encode()),
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, startrek):
-    runs = shared_runs(tmp_path_factory, startrek, SHARED)
+    runs = shared_runs(tmp_path_factory, startrek)
     return create_app([runs["text"], runs["melody"]], limits=Limits(max_length=30))
 
 

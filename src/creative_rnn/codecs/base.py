@@ -37,6 +37,9 @@ class Codec:
     # what a co-writing continuation (sampling/cowrite.py) may stop after: one token always;
     # codecs add their own (text: "word"; music: "bar"), judged by ``unit_done``
     units: tuple[str, ...] = ("token",)
+    # a prime written as this codec reads one, shown as an example where a person types one
+    # (the web studio's Prime and Write boxes); "" for plain text
+    prime_example = ""
 
     def __init__(self, **options: Any):
         self.options = dict(options)
@@ -124,6 +127,12 @@ class Codec:
         beam search tries the likeliest of them at every step, so a unit whose closing token
         is unlikely at each single step is still found."""
         return None
+
+    def unit_constraints(self, unit: str) -> dict[str, Any]:
+        """The constraints (``logits_processors``) under which a proposal of one ``unit`` is
+        a whole one: ABC's bar needs ``complete_bars``, or the first bar line after one note
+        would end it. None here."""
+        return {}
 
     def next_input(self, output_id: int, history: Sequence[int]) -> int:
         """The id fed after the model answered ``output_id`` (``history``: the ids fed so

@@ -2,7 +2,10 @@
 
 A continuation stops at the end of one codec *unit* (``Codec.units``: a token always; a word
 for text, a bar for music), at ``</s>`` in documents mode, or after ``length`` tokens (then
-it is marked incomplete). ``unit=None`` asks for exactly ``length`` tokens.
+it is marked incomplete). ``unit=None`` asks for exactly ``length`` tokens. A unit is searched
+under the constraints the codec says make it whole (``Codec.unit_constraints``: an ABC bar
+under complete bars, so it is a whole bar of the meter, the one the prime left open
+finished).
 
 Two ways to find them:
 
@@ -159,7 +162,10 @@ class _Search:
         lm = self.codec.output_size == self.codec.vocab_size
         self.never = gen._never() if lm else self.codec.live_never()
         self.eos = self.codec.vocab.eos if gen.documents and lm else None
-        self.domain = self.codec.logits_processors()  # the codec's own masks (none asked)
+        # the codec's own masks, and what makes a unit whole (ABC's bar: complete bars, so
+        # a bar ends at the bar line that closes a whole bar, not after its first note)
+        self.domain = self.codec.logits_processors(
+            **(self.codec.unit_constraints(unit) if unit is not None else {}))
         # the ids that can end a unit (None: any; </s> always ends one)
         closers = self.codec.unit_closers(unit) if unit is not None else []
         if closers is not None and self.eos is not None:

@@ -33,7 +33,8 @@ from ..sampling.generator import Generator, load
 from ..viz.activations import collect, keys_for
 from . import score, training, write
 from .copies import sample_copies
-from .events import sse
+from .defaults import constraints_of, unfinished
+from .events import Disconnects, sse
 from .guard import (
     ApiError,
     BodyLimit,
@@ -49,6 +50,12 @@ from .guard import (
 )
 
 STATIC = Path(__file__).parent / "static"
+DOCUMENT_LENGTH = 1000  # new tokens a documents run (a tune, a title) may take by default: a
+# whole folk tune fits, and a sample that reaches it anyway is reported unfinished, never cut
+# silently
+STREAM_LENGTH = 300  # a stream has no end: this much text by default
+GENERIC_NAMES = {"run", "runs", "out", "output", "model", "latest"}  # a run folder named so
+# is served under its parent folder's name (~/creative-rnn-demo/run is "creative-rnn-demo")
 CHUNK_SECONDS = 0.03  # tokens made within this long go out as one event: smooth, not chatty
 
 
@@ -62,11 +69,14 @@ class Model:
         suffix = gen.codec.file_suffix.lstrip(".")
         self.formats = [suffix] + [f for f in ("mid", "wav") if f in gen.codec.formats
                                    and f != suffix]
+        self.constraints = constraints_of(gen.codec)  # on unless the request says otherwise
+        self.length = DOCUMENT_LENGTH if gen.documents else STREAM_LENGTH
         self.info = {
             "name": name, "codec": gen.codec.name, "documents": gen.documents,
             "music": self.music, "cell": cfg.get("cell"), "layers": cfg.get("num_layers"),
             "hidden": cfg.get("hidden_size"), "vocab": gen.codec.vocab_size,
-            "formats": self.formats,
+            "formats": self.formats, "constraints": self.constraints,
+            "length": self.length, "prime_example": gen.codec.prime_example,
         }
 
 
@@ -92,9 +102,10 @@ class Studio:
 
     def add(self, run: Path) -> Model:
         gen = load(run, device=self.device)
-        name, n = run.name or "run", 2
+        base = served_name(run)
+        name, n = base, 2
         while name in self.models:
-            name, n = f"{run.name}-{n}", n + 1
+            name, n = f"{base}-{n}", n + 1
         self.models[name] = Model(name, run, gen)
         return self.models[name]
 
@@ -105,37 +116,55 @@ class Studio:
         return self.models[name]
 
 
+def served_name(run: Path) -> str:
+    """The name a run is served under: its folder's, or its parent's for a folder with a
+    name that says nothing (``run``, ``out``)."""
+    name = run.name
+    if name.lower() in GENERIC_NAMES or not name:
+        name = run.resolve().parent.name or name or "run"
+    return name
+
+
 # --- generation -----------------------------------------------------------------------------
 def _gen_spec(limits: Limits) -> dict:
     return {
         "model": (str, ..., None, 200), "prime": (str, "", None, limits.max_prime),
         "temperature": (float, 0.8, 0.01, 5.0), "top_k": (int, 0, 0, 100_000),
-        "top_p": (float, 1.0, 0.01, 1.0), "length": (int, 200, 1, limits.max_length),
+        "top_p": (float, 1.0, 0.01, 1.0), "length": (int, None, 1, limits.max_length),
         "num": (int, 1, 1, limits.max_num), "seed": (int, None, 0, 2**31 - 1),
-        "greedy": (bool, False, None, None),
+        "greedy": (bool, False, None, None), "complete_bars": (bool, None, None, None),
     }
 
 
 async def generate(request: Request) -> Response:
-    """POST {model, prime, temperature, top_k, top_p, length, num, seed} -> an event stream:
-    ``start`` {prime_ids, prime_text}, ``tokens`` {steps: [[[sample, id, text], ...], ...]},
-    ``done`` {samples: [{ids, text, notes, copies}]} (copies: copies.sample_copies) or
-    ``error`` {error}. Closing the connection stops the generation after the step in
-    progress."""
+    """POST {model, prime, temperature, top_k, top_p, length, num, seed, complete_bars} -> an
+    event stream: ``start`` {prime_ids, prime_text}, ``tokens`` {steps: [[[sample, id, text],
+    ...], ...]}, ``done`` {samples: [{ids, text, notes, copies, unfinished}]} (copies:
+    copies.sample_copies; unfinished: a documents sample that reached ``length`` before its
+    end, as a line to show) or ``error`` {error}. ``length`` defaults to the model's
+    (``length`` in /api/models); ``complete_bars`` (ABC) is on by default where the codec has
+    it. Closing the connection stops the generation after the step in progress."""
     studio: Studio = request.app.state.studio
     opts = fields(await json_body(request), _gen_spec(studio.limits))
     m = studio.model(opts.pop("model"))
     prime = opts.pop("prime")  # text; music codecs read their own phrase syntax from it
-    steps = m.gen.generate_ids(prime, **opts)  # checks options and prime before streaming
-    prime_ids = m.gen.prime_ids(prime, "error")
+    if opts["length"] is None:
+        opts["length"] = min(m.length, studio.limits.max_length)
+    constraints = {name: True for name in m.constraints}  # each on unless asked otherwise
+    asked = opts.pop("complete_bars")
+    if asked is not None:  # the page's checkbox (a codec without it refuses True, by name)
+        constraints["complete_bars"] = asked
+    steps = m.gen.generate_ids(prime, constraints=constraints, **opts)  # checks options and
+    prime_ids = m.gen.prime_ids(prime, "error")  # prime before streaming
     studio.generations.acquire()
-    return ClosingStream(_stream(studio, m, prime_ids, steps, opts["num"]),
+    return ClosingStream(_stream(studio, m, prime_ids, steps, opts["num"], opts["length"]),
                          studio.generations.release, media_type="text/event-stream",
                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 async def _stream(studio: Studio, m: Model, prime_ids: list[int],
-                  steps: Iterator[list[tuple[int, int]]], num: int) -> AsyncIterator[bytes]:
+                  steps: Iterator[list[tuple[int, int]]], num: int, length: int
+                  ) -> AsyncIterator[bytes]:
     codec, closing = m.gen.codec, studio.closing
     ids = [list(prime_ids) for _ in range(num)]
 
@@ -159,7 +188,7 @@ async def _stream(studio: Studio, m: Model, prime_ids: list[int],
         while (out := await anyio.to_thread.run_sync(chunk, first)) is not None:
             yield sse("tokens", {"steps": out})
             first = False
-        samples = await anyio.to_thread.run_sync(_finish, m, ids)
+        samples = await anyio.to_thread.run_sync(_finish, m, ids, length)
         yield sse("done", {"samples": samples})
     except UserError as e:
         yield sse("error", {"error": public(str(e))})
@@ -183,14 +212,15 @@ class ClosingStream(StreamingResponse):
             self.on_close()
 
 
-def _finish(m: Model, ids: list[list[int]]) -> list[dict]:
+def _finish(m: Model, ids: list[list[int]], length: int) -> list[dict]:
     codec, out = m.gen.codec, []
     for seq in ids:
         item = codec.decode(seq)
         notes = codec.notes(item) if m.music else None
         out.append({"ids": seq, "text": codec.render(item),
                     "notes": [list(n) for n in notes] if notes is not None else None,
-                    "copies": sample_copies(m.gen, seq)})
+                    "copies": sample_copies(m.gen, seq),
+                    "unfinished": unfinished(m.gen, seq, length)})
     return out
 
 
@@ -276,6 +306,9 @@ async def models(request: Request) -> Response:
                          "limits": {"max_length": studio.limits.max_length,
                                     "max_num": studio.limits.max_num,
                                     "max_upload": studio.limits.max_upload,
+                                    # ids an inside-view request may send (8 bytes each
+                                    # at most, "123456, "): a longer sample sends its start
+                                    "max_inside_ids": studio.limits.max_body // 8,
                                     "max_train_steps": studio.limits.max_train_steps}})
 
 
@@ -314,7 +347,8 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, token=token, hosts=hosts),
+        middleware=[Middleware(Disconnects),  # a client gone is not an internal error
+                    Middleware(Guard, token=token, hosts=hosts),
                     Middleware(BodyLimit, limits=limits, upload_paths=(training.UPLOAD_PATH,))],
         exception_handlers={UserError: on_user_error, Exception: on_unexpected},
         lifespan=training.lifespan,

@@ -5,6 +5,11 @@ A run trains in a background thread through ``creative_rnn.train`` (signals cann
 the main thread, so stopping is the ``stop`` event train() takes). Runs go into the runs
 folder chosen when the server started, in the same layout ``creative-rnn train --out`` makes;
 a finished run is served as a model straight away.
+
+An upload is read and checked before the request is answered (one file: quick, and a bad one
+is refused at once). A built-in corpus can be a thousand files and minutes of reading: the
+thread reads and checks it first (status ``reading``), and the page follows the files read of
+the total (``progress`` events), then the loss curve and samples.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from .. import codecs, corpora, rundir
 from ..errors import UserError
 from ..sampling.generator import load
 from ..training.run import train
+from .defaults import default_constraints, unfinished
 from .events import sse
 from .guard import ApiError, Busy, listed, log_internal, public
 
@@ -35,7 +41,7 @@ UPLOADS = "uploads"  # RUNS/uploads/NAME-xxxx/corpus.txt: each upload in a folde
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 PRESETS = ("tiny", "small")  # bigger presets take hours on a CPU: use the CLI for those
 POLL_SECONDS = 0.25  # how often a live view looks for new metrics lines
-SAMPLE_LENGTH = 160
+SAMPLE_LENGTH = 300  # a short folk tune, whole
 
 
 class Job:
@@ -43,12 +49,16 @@ class Job:
 
     def __init__(self, name: str, run: Path, max_steps: int):
         self.name, self.run, self.max_steps = name, run, max_steps
-        self.status = "starting"  # running, stopping, done, stopped, error
+        self.status = "starting"  # reading, running, stopping, done, stopped, error
+        # what the thread is doing before the first step: {what, done, total} (files)
+        self.progress: dict[str, Any] | None = None
+        self.check: tuple[str, Any, bool] | None = None  # (source, codec, documents) to
+        # read and check in the thread: a built-in corpus, minutes for a big one
         self.error: str | None = None
         self.warning: str | None = None  # a finished run that did not learn says so
         self.stop = threading.Event()
         self.samples: list[dict[str, Any]] = []  # {step, text}
-        self.sampled: set[int] = set()
+        self.sampled: set[int | str] = set()  # steps sampled, and "final"
         self.lock = threading.Lock()
         self.spec: dict[str, Any] = {}  # the keyword arguments for creative_rnn.train
         self.thread: threading.Thread | None = None
@@ -59,7 +69,8 @@ class Job:
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "error": self.error,
-                "warning": self.warning, "max_steps": self.max_steps}
+                "warning": self.warning, "max_steps": self.max_steps,
+                "progress": self.progress}
 
 
 def attach(app, studio) -> None:
@@ -125,7 +136,7 @@ async def start(request: Request) -> Response:
             shutil.rmtree(folder, ignore_errors=True)
         raise
     request.app.state.jobs[job.name] = job
-    job.status = "running"
+    job.status = "reading" if job.check else "running"
     job.thread = threading.Thread(target=_train, args=(job, studio), daemon=True,
                                   name=f"train-{job.name}")
     job.thread.start()
@@ -184,16 +195,19 @@ async def _prepare(request: Request, form, studio, made: list[Path]) -> tuple[Jo
         source = str(path)
     else:
         source, shown, path = named, named, None
-    try:
-        await anyio.to_thread.run_sync(_validate, source, codec, documents)
-    except Exception as e:
-        if isinstance(e, UserError):
-            raise ApiError(str(e).replace(str(path), shown) if path else str(e)) from None
-        # a reader that crashed on a malformed file: still the file's fault, said plainly
-        log_internal(f"reading {shown}", e)
-        raise ApiError(f"{shown} could not be read as a corpus for the {codec_name} codec "
-                       f"({type(e).__name__})") from None
+    if path is not None:
+        try:
+            await anyio.to_thread.run_sync(_validate, source, codec, documents)
+        except Exception as e:
+            if isinstance(e, UserError):
+                raise ApiError(str(e).replace(str(path), shown)) from None
+            # a reader that crashed on a malformed file: still the file's fault, said plainly
+            log_internal(f"reading {shown}", e)
+            raise ApiError(f"{shown} could not be read as a corpus for the {codec_name} codec "
+                           f"({type(e).__name__})") from None
     job = Job(name, run, max_steps)
+    if path is None:  # a built-in corpus: read and checked in the thread, with progress
+        job.check = (source, codec, documents)
     job.spec = dict(corpus=[source], out=str(run), codec=codec_name, preset=preset,
                     documents=documents, max_steps=max_steps)
     return job, shown
@@ -230,10 +244,11 @@ def _store(runs_dir: Path, name: str, suffix: str, data: bytes, made: list[Path]
     return path
 
 
-def _validate(source: str, codec, documents: bool) -> None:
-    """The same checks training makes, before a thread is started: readable, not empty, and
-    enough tokens to split into training and validation parts."""
-    corpus = corpora.load([source], codec, documents=documents)
+def _validate(source: str, codec, documents: bool, progress=None) -> None:
+    """The same checks training makes, before training starts: readable, not empty, and
+    enough tokens to split into training and validation parts. Reading fills the corpus
+    cache, so training reads it again at once."""
+    corpus = corpora.load([source], codec, documents=documents, progress=progress)
     codec.fit(corpus.items)
     tokens = sum(len(codec.tokenize(item)) for item in corpus.items)
     if tokens < 200:
@@ -247,6 +262,14 @@ def _train(job: Job, studio) -> None:
     # validation estimate is capped so it costs little beside training
     every = max(5, min(100, steps // 8))
     try:
+        if job.check is not None:
+            _read(job)
+            if job.stop.is_set():  # stopped while reading: nothing trained, nothing to serve
+                job.status = "stopped"
+                return
+            job.status = "running"
+        job.progress = {"what": "preparing the corpus and the model", "done": None,
+                        "total": None}
         result = train(**spec, eval_every=every, checkpoint_every=every, eval_max_tokens=20_000,
                        log_every=max(1, min(10, steps // 40)), progress_bar=False,
                        stop=job.stop)
@@ -258,6 +281,19 @@ def _train(job: Job, studio) -> None:
     except Exception as e:  # noqa: BLE001 - one line in the page, details in the terminal
         log_internal(f"training {job.name}", e)
         job.status, job.error = "error", "training failed inside the server (see its terminal)"
+
+
+def _read(job: Job) -> None:
+    """Read and check a built-in corpus, counting its files for the page."""
+    source, codec, documents = job.check
+
+    def seen(done: int, total: int) -> None:
+        job.progress = {"what": "reading the corpus", "done": done, "total": total}
+
+    seen(0, 0)
+    _validate(source, codec, documents, progress=seen)
+    if job.progress and job.progress["total"]:  # read from the cache: no file counted
+        seen(job.progress["total"], job.progress["total"])
 
 
 async def stop(request: Request) -> Response:
@@ -277,9 +313,12 @@ async def events(request: Request) -> Response:
 
 
 async def _follow(request: Request, job: Job):
-    sent_rows, sent_samples, last_status = 0, 0, None
+    sent_rows, sent_samples, last_status, last_progress = 0, 0, None, None
     while True:
         finished = job.finished  # read first: what follows is then complete
+        if job.progress != last_progress:
+            last_progress = job.progress  # replaced whole, never changed in place
+            yield sse("progress", {"progress": last_progress})
         rows = rundir.read_metrics(job.run, missing_ok=True)
         if len(rows) > sent_rows:
             yield sse("metrics", {"rows": rows[sent_rows:]})
@@ -287,6 +326,9 @@ async def _follow(request: Request, job: Job):
         val_steps = [r["step"] for r in rows if "val_loss" in r]
         if val_steps and val_steps[-1] not in job.sampled:
             await anyio.to_thread.run_sync(_sample, job, val_steps[-1])
+        if finished and job.status in ("done", "stopped") and rows and not any(
+                x["step"] == rows[-1]["step"] for x in job.samples):  # the finished run's
+            await anyio.to_thread.run_sync(_sample, job, rows[-1]["step"], True)
         while sent_samples < len(job.samples):
             yield sse("sample", job.samples[sent_samples])
             sent_samples += 1
@@ -302,16 +344,22 @@ async def _follow(request: Request, job: Job):
         await anyio.sleep(POLL_SECONDS)
 
 
-def _sample(job: Job, step: int) -> None:
-    """A short sample from the run's best weights so far, once per validation step."""
+def _sample(job: Job, step: int, final: bool = False) -> None:
+    """A short sample from the run's best weights so far, once per validation step, and
+    of the finished run (``final``) when its last step has none."""
     with job.lock:
-        if step in job.sampled:
+        key = "final" if final else step
+        if key in job.sampled:
             return
-        job.sampled.add(step)
+        job.sampled.add(key)
         try:
             gen = load(job.run, device="cpu")
-            item = gen.generate(length=SAMPLE_LENGTH, num=1, temperature=0.8, seed=step)[0]
-            job.samples.append({"step": step, "text": gen.codec.render(item)})
+            ids = [t for row in gen.generate_ids(
+                length=SAMPLE_LENGTH, num=1, temperature=0.8, seed=step,
+                constraints=default_constraints(gen.codec)) for _, t in row]
+            job.samples.append({"step": step, "final": final,
+                                "text": gen.codec.render(gen.codec.decode(ids)),
+                                "unfinished": unfinished(gen, ids, SAMPLE_LENGTH)})
         except Exception as e:  # noqa: BLE001 - weights mid-write or a tiny run: skip this one
             log_internal(f"sampling {job.name} at step {step}", e)
 

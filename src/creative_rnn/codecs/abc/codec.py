@@ -54,6 +54,25 @@ def split_tunes(text: str) -> list[str]:
     return tunes or ([text] if text.strip() else [])
 
 
+def _short(path: str | Path) -> str:
+    """A file as a reader knows it: relative to the current folder when inside it, else
+    its folder and name (a bundled collection's file: ``oneills1850/0351-0400.abc``, not
+    the site-packages path)."""
+    p = Path(path)
+    if not {"site-packages", "dist-packages"} & set(p.parts):
+        try:
+            return str(p.resolve().relative_to(Path.cwd().resolve()))
+        except (OSError, ValueError):
+            pass
+    return str(Path(*p.parts[-2:]))
+
+
+def _plain(reason: str) -> str:
+    """The tokenizer's complaint in a reader's words: the symbol and its line."""
+    m = re.fullmatch(r"unexpected (.+) at line (\d+), column \d+", reason)
+    return f"{m[1]} on line {m[2]} is ABC these tokens do not cover" if m else reason
+
+
 def _title(tune: str) -> str:
     number = re.search(r"^\s*X:\s*(\S*)", tune, re.M)
     title = re.search(r"^\s*T:\s*(.*)$", tune, re.M)
@@ -62,7 +81,18 @@ def _title(tune: str) -> str:
 
 
 class AbcCodec(Codec):
-    """Folk tunes in ABC as FolkRNN-style tokens. Item: one tune as a string of ABC."""
+    """Folk tunes in ABC as FolkRNN-style tokens. Item: one tune as a string of ABC.
+
+    Args:
+        transpose_to_c: Move every tune (and every prime) to tonic C, keeping its mode
+            (K:Cmaj, K:Cdor, ...).
+        augment_transpositions: N extra copies of each tune in other keys (+2, -2, +5, -5,
+            ... semitones); copies may fall on both sides of the validation split, so compare
+            validation losses only between equally augmented runs.
+        keep_titles: Keep the T:, R:, C: and O: headers, one token per character.
+        normalize_unit: Rewrite every tune in eighths (L:1/8) so that one rhythm has one
+            spelling; runs trained before the option read it as false.
+    """
 
     name = "abc"
     file_suffix = ".abc"
@@ -71,6 +101,7 @@ class AbcCodec(Codec):
     items_per_file = True
     documents = True  # each tune is one document: training defaults to documents mode
     units = ("token", "bar")  # a bar: up to and with the bar line that closes it
+    prime_example = "M:6/8\nK:D\n|:A|dfa agf|"
 
     def __init__(self, transpose_to_c: bool = False, augment_transpositions: int = 0,
                  keep_titles: bool = False, normalize_unit: bool = True):
@@ -105,14 +136,21 @@ class AbcCodec(Codec):
         return item.replace("\\n", "\n")  # a --prime typed with \n for line breaks
 
     def unit_done(self, unit: str, new: Sequence[int]) -> bool:
-        """A bar ends at a bar line that follows at least one other token (a bar line right
-        after the prime closes the prime's bar, not a new one)."""
+        """A bar ends at a bar line that follows at least one token of music (a bar line
+        right after the prime closes the prime's bar, not a new one; after header tokens
+        alone it opens the tune)."""
         if unit != "bar":
             return super().unit_done(unit, new)
         vocab = self._need_vocab()
         def bar(i: int) -> bool:
             return i >= NUM_SPECIAL and is_bar(vocab.token(i))
-        return bool(new) and bar(new[-1]) and any(not bar(i) for i in new[:-1])
+        def music(i: int) -> bool:
+            t = vocab.token(i) if i >= NUM_SPECIAL else ""
+            return bool(t) and not (is_bar(t) or is_header(t.strip("[]")) or is_text(t))
+        return bool(new) and bar(new[-1]) and any(music(i) for i in new[:-1])
+
+    def unit_constraints(self, unit: str) -> dict[str, Any]:
+        return {"complete_bars": True} if unit == "bar" else {}  # a bar line closes a whole bar
 
     def unit_closers(self, unit: str) -> list[int] | None:
         if unit != "bar":
@@ -165,7 +203,7 @@ class AbcCodec(Codec):
             try:
                 tokens = self.tokenize(tune)
             except AbcError as e:
-                bad.append(f"{_title(tune)}: {e}")
+                bad.append(f"{_title(tune)}: {_plain(str(e))}")
                 continue
             tunes.append(tune)
             for shift in SHIFTS[: self.options["augment_transpositions"]]:
@@ -174,8 +212,8 @@ class AbcCodec(Codec):
                 except AbcError:
                     pass  # a key with no clean spelling: one copy fewer
         if bad and tunes:  # (a file with none is skipped whole, with the first reason)
-            print(f"warning: {path}: skipped {len(bad)} of {len(bad) + len(tunes)} tune(s), "
-                  f"e.g. {bad[0]}", file=sys.stderr)
+            print(f"warning: {_short(path)}: skipped {len(bad)} of {len(bad) + len(tunes)} "
+                  f"tune(s), e.g. {bad[0]}", file=sys.stderr)
         if not tunes:
             raise AbcError(f"{path}: no readable tune ({bad[0] if bad else 'no X: lines'})")
         return tunes

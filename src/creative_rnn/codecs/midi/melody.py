@@ -178,11 +178,24 @@ def move_into(steps: Sequence[int], low: int, high: int) -> tuple[list[int], str
 
 
 class MelodyCodec(MusicCodec):
-    """Monophonic melodies as one class per step (130 classes)."""
+    """Monophonic melodies as one class per step (130 classes).
+
+    Args:
+        steps_per_quarter: Grid steps per quarter note (4: the course's sixteenth notes).
+        min_pitch: Lowest MIDI pitch of the range melodies are moved into (48: Magenta's).
+        max_pitch: Highest MIDI pitch of that range (84; at least an octave above min_pitch).
+        transpose: Move melodies into the pitch range by octaves, and never sample outside
+            it (False: pitches are kept as they are).
+        bpm: Tempo of the MIDI files written.
+        velocity: Loudness of the notes written (1-127).
+        octaves: "melody" moves whole melodies (or phrases) by octaves, keeping their shape;
+            "note" folds single notes (the rule of runs made before this option).
+    """
 
     name = "melody"
     item_unit = "melody"
     units = ("token", "bar")  # a bar: 4 quarters of steps (the codec writes 4/4)
+    prime_example = "C4:4 E4:4 G4:8"
 
     def __init__(self, steps_per_quarter: int = 4, min_pitch: int = 48, max_pitch: int = 84,
                  transpose: bool = True, bpm: float = 120.0, velocity: int = 80,

@@ -51,11 +51,25 @@ _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9}", re.ASCII)  # a 
 
 
 class PerformanceCodec(MusicCodec):
-    """Polyphonic MIDI as note-on/note-off/time-shift/velocity events."""
+    """Polyphonic MIDI as note-on/note-off/time-shift/velocity events.
+
+    Args:
+        velocity_bins: Loudness bins (32: the paper's); 0 drops dynamics (356 classes) and
+            plays every note at velocity.
+        max_shift_steps: Longest time shift, in 10 ms steps (100: one second).
+        sustain: The sustain pedal lengthens notes as it sounds.
+        hanging_note_s: Seconds after its start that a note never switched off ends, when
+            events are decoded.
+        velocity: Loudness of every note when velocity_bins is 0.
+        trim_start: Drop the silence before the first note; None = on, but off with magenta.
+        drums: Keep MIDI channel 10 (drums).
+        magenta: Read, order and bin events exactly as Magenta's Performance RNN (note-seq).
+    """
 
     name = "performance"
     item_unit = "performance"
     units = ("token", "bar")  # a bar: BAR_S seconds of time shifts
+    prime_example = "C4 E4:0.25 G4"
 
     def __init__(self, velocity_bins: int = 32, max_shift_steps: int = 100,
                  sustain: bool = True, hanging_note_s: float = 1.0, velocity: int = 80,

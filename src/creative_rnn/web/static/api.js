@@ -69,3 +69,10 @@ export async function readEvents(response, onEvent) {
     }
   }
 }
+
+// The placeholder of a box where a person types a prime: the model's codec's own example.
+export function primeHint(model, plain) {
+  return model && model.prime_example
+    ? `${plain}, written as the ${model.codec} codec reads it, e.g.\n${model.prime_example}`
+    : plain;
+}

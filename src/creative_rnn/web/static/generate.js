@@ -1,5 +1,5 @@
 // The Generate view: options -> a stream of tokens into the page; stop; downloads; music.
-import { $, postJSON, readEvents, request, showError } from "./api.js";
+import { $, postJSON, primeHint, readEvents, request, showError } from "./api.js";
 import { initMusic } from "./music.js";
 
 export function initGenerate(studio, onDone) {
@@ -24,6 +24,13 @@ export function initGenerate(studio, onDone) {
         (m.documents ? ", documents" : "") + (m.music ? ", music" : "")
       : "no models served yet: train one below";
     $("#go").disabled = !m;
+    if (!m) return;
+    // what this model's codec reads, its own length, and its constraints (on by default)
+    $("#prime").placeholder = primeHint(m, "text to start from");
+    $("#length").value = m.length || 300;
+    const bars = (m.constraints || []).includes("complete_bars");
+    $("#complete-bars-box").hidden = !bars;
+    $("#complete-bars").checked = bars;
   }
 
   function options() {
@@ -34,6 +41,7 @@ export function initGenerate(studio, onDone) {
       length: num("#length"), num: num("#num"),
     };
     if ($("#seed").value !== "") body.seed = num("#seed");
+    if (!$("#complete-bars-box").hidden) body.complete_bars = $("#complete-bars").checked;
     return body;
   }
 
@@ -88,6 +96,9 @@ export function initGenerate(studio, onDone) {
         }
       });
       $("#gen-status").textContent = `done: ${tokens} steps`;
+      const cut = (samples || []).map((s, i) => s.unfinished && `sample ${i + 1}: ${s.unfinished}`)
+        .filter(Boolean);
+      if (cut.length) $("#gen-status").textContent += ` — ${cut.join("; ")}`;
     } catch (e) {
       if (e.name === "AbortError") $("#gen-status").textContent = `stopped after ${tokens} steps`;
       else { showError(e.message); $("#gen-status").textContent = ""; }
@@ -97,6 +108,10 @@ export function initGenerate(studio, onDone) {
     }
     if (!ids.length) return;
     if (samples) markCopies(nodes, samples);
+    if (samples) samples.forEach((s, i) => {  // an unfinished tune says so where it is shown
+      const el = nodes[i] && nodes[i].parentNode;
+      if (el && s.unfinished) el.dataset.unfinished = s.unfinished;  // shown by style.css
+    });
     window.studioGenerate = { samples: samples || [] };  // for the tests: ids and their copies
     samples = samples || ids.map((s) => ({ ids: s, text: null, notes: null }));
     if (model.music) music.show(samples, model.name);

@@ -8,7 +8,7 @@ function colour(v) {
   return v >= 0 ? `rgba(214, 39, 40, ${a * 0.75})` : `rgba(31, 119, 180, ${a * 0.75})`;
 }
 
-export function initInside() {
+export function initInside(studio) {
   let model = null, samples = [], acts = null, step = null;
   window.studioInside = { tokens: 0, step: null, cell: null };
 
@@ -22,7 +22,9 @@ export function initInside() {
     const s = samples[Number($("#inside-sample").value) || 0];
     if (!s) return;
     try {
-      const r = await postJSON("/api/activations", { model: model.name, ids: s.ids });
+      // a long sample is shown from its start: only what a request may carry is sent
+      const ids = s.ids.slice(0, studio.limits.max_inside_ids || s.ids.length);
+      const r = await postJSON("/api/activations", { model: model.name, ids });
       acts = await r.json();
     } catch (e) { showError(e.message); return; }
     $("#act-layer").replaceChildren(...Array.from({ length: acts.layers },
@@ -32,9 +34,10 @@ export function initInside() {
     $("#cell").max = acts.hidden - 1;
     renderTokens();
     select(acts.tokens.length - 1);
-    if (acts.total_steps > acts.tokens.length) {
+    const total = Math.max(acts.total_steps, s.ids.length);
+    if (total > acts.tokens.length) {
       $("#step-info").textContent += ` (showing the first ${acts.tokens.length} of ` +
-        `${acts.total_steps} steps)`;
+        `${total} steps)`;
     }
   }
 

@@ -5,7 +5,7 @@ import { $, getJSON, postJSON, readEvents, request, showError } from "./api.js";
 export async function initTrain(studio, onFinished) {
   const info = await getJSON("/api/train");
   let rows = [], job = null;
-  window.studioTrain = { rows: 0, samples: 0, status: null };
+  window.studioTrain = { rows: 0, samples: 0, status: null, progress: [] };
   $("#train-corpus").replaceChildren(new Option("(upload a file instead)", ""),
     ...info.corpora.map((c) => new Option(`${c.name}: ${c.description}`, c.name)));
   $("#train-codec").replaceChildren(...info.codecs.map((c) => new Option(c, c)));
@@ -46,22 +46,40 @@ export async function initTrain(studio, onFinished) {
   function addSample(s) {
     const pre = document.createElement("pre");
     pre.className = "sample";
-    pre.textContent = `step ${s.step}:\n${s.text}`;
+    pre.dataset.step = s.step;
+    pre.textContent = `${s.final ? "the finished run" : "a sample"} at step ${s.step}:\n${s.text}`;
+    if (s.unfinished) pre.dataset.unfinished = s.unfinished;
     $("#train-samples").prepend(pre);
     while ($("#train-samples").children.length > 4) $("#train-samples").lastChild.remove();
     window.studioTrain.samples += 1;
+  }
+
+  // What the server does before the first step: the files of the corpus read of the total
+  // (a built-in corpus: a thousand files, minutes), then preparing; a bar and a line.
+  function showProgress(p) {
+    const box = $("#train-progress-box"), bar = $("#train-progress");
+    window.studioTrain.progress.push(p);
+    box.hidden = !p || rows.length > 0;
+    if (!p) return;
+    if (p.total) { bar.max = p.total; bar.value = p.done; } else bar.removeAttribute("value");
+    $("#train-progress-text").textContent = p.total
+      ? `${p.what}: ${p.done.toLocaleString()} of ${p.total.toLocaleString()} files`
+      : `${p.what}…`;
   }
 
   function setStatus(j) {
     job = j;
     window.studioTrain.status = j.status;
     const last = rows.length ? rows[rows.length - 1] : null;
+    const val = rows.filter((r) => "val_loss" in r).pop();
     $("#train-status").textContent = `${j.name}: ${j.status}` +
-      (last ? `, step ${last.step} of ${j.max_steps}` : "") + (j.error ? ` — ${j.error}` : "") +
+      (last ? `, step ${last.step} of ${j.max_steps}` : "") +
+      (val ? `, validation loss ${val.val_loss.toFixed(3)}` : "") +
+      (j.error ? ` — ${j.error}` : "") +
       (j.warning ? ` — ${j.warning.replace(/\n/g, " ")}` : "");
-    const running = j.status === "running" || j.status === "starting";
+    const running = ["running", "starting", "reading"].includes(j.status);
     $("#train-stop").disabled = !running;
-    $("#train-start").disabled = running || !info.enabled;
+    $("#train-start").disabled = running || j.status === "stopping" || !info.enabled;
     if (j.error) showError(j.error);
   }
 
@@ -71,11 +89,19 @@ export async function initTrain(studio, onFinished) {
       if (event === "metrics") {
         rows.push(...data.rows);
         window.studioTrain.rows = rows.length;
+        $("#train-progress-box").hidden = true;  // the loss curve says the rest
         drawLoss();
         if (job) setStatus(job);
-      } else if (event === "sample") addSample(data);
+      } else if (event === "progress") showProgress(data.progress);
+      else if (event === "sample") addSample(data);
       else if (event === "status") setStatus(data.job);
     });
+    // the newest sample is the finished run's when it is of the last step
+    const newest = $("#train-samples pre"), last = rows.length ? rows[rows.length - 1] : null;
+    if (newest && last && Number(newest.dataset.step) === last.step &&
+        ["done", "stopped"].includes(job && job.status)) {
+      newest.textContent = newest.textContent.replace(/^a sample/, "the finished run");
+    }
     if (job && job.status !== "error") onFinished();
   }
 
@@ -94,6 +120,7 @@ export async function initTrain(studio, onFinished) {
       const { job: j } = await r.json();
       rows = []; $("#train-samples").replaceChildren(); drawLoss();
       setStatus(j);
+      showProgress(j.progress || { what: "starting", done: null, total: null });
       await follow(j.name);
     } catch (err) {
       showError(err.message);

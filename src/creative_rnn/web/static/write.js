@@ -5,17 +5,19 @@
 // plays on click. Proposals are asked for a moment after typing stops (DELAY_MS). Spans of
 // the text (with the proposal) found verbatim in the training corpus are marked in the
 // mirror and listed with their source (the copy meter, /api/copied).
-import { $, getJSON, postJSON } from "./api.js";
+import { $, getJSON, postJSON, primeHint } from "./api.js";
 import { drawRoll, makePlayer } from "./music.js";
 
 const DELAY_MS = 300;  // typing faster than this asks once, when the person pauses
+const MIN_PLACED = 3;  // characters of a copied span's end that place it in the text
 
 export function initWrite(studio) {
   const text = $("#write-text"), mirror = $("#write-mirror"), player = makePlayer();
   let units = {}, proposal = "", spans = [], asked = 0, timer = null, controller = null;
+  let ending = false;  // the model's best guess is that the piece ends here
   // what the tests (and curious users) can read
   window.studioWrite = { requests: 0, answers: 0, prime: null, proposal: "", alternatives: [],
-    copied: null };
+    copied: null, ending: false, shaded: 0 };
 
   function current() {
     return studio.models.find((m) => m.name === $("#write-model").value);
@@ -36,6 +38,7 @@ export function initWrite(studio) {
     select.replaceChildren(...names.map((u) => new Option(label[u] || u, u)),
       new Option("up to the length", ""));
     select.value = names.includes(keep) ? keep : names[names.length - 1];
+    text.placeholder = primeHint(m, "start writing");
     setProposal("");
     showAlternatives(m, []);
   }
@@ -46,10 +49,12 @@ export function initWrite(studio) {
   // The mirror holds the same text as the textarea, invisible, with the proposal visible at
   // the cursor: the grey text sits exactly where accepting it would put it. Copied spans
   // (character offsets into text-with-proposal) are shaded behind the text.
-  function setProposal(p, copied = []) {
+  function setProposal(p, copied = [], end = false) {
     proposal = p;
     spans = copied;
+    ending = end && !p;
     window.studioWrite.proposal = p;
+    window.studioWrite.ending = ending;
     const all = before() + p + after(), g0 = before().length, g1 = g0 + p.length;
     const cuts = new Set([0, g0, g1, all.length]);
     for (const s of spans) { cuts.add(s.start); cuts.add(s.end); }
@@ -66,6 +71,11 @@ export function initWrite(studio) {
       parts.push(part);
     }
     if (g0 === g1 && g0 === all.length) parts.push(ghost());
+    if (ending) {  // shown, never inserted: Tab has nothing to take
+      const mark = parts.find((x) => x.className === "ghost" && !x.textContent);
+      if (mark) Object.assign(mark, { className: "ghost end", textContent: " (end)" });
+    }
+    window.studioWrite.shaded = parts.filter((x) => x.classList.contains("copied")).length;
     mirror.replaceChildren(...parts, document.createTextNode("\n"));
     mirror.scrollTop = text.scrollTop;
   }
@@ -99,16 +109,19 @@ export function initWrite(studio) {
     $("#write-status").textContent = "thinking…";
     try {
       const answer = await (await postJSON("/api/continue", body, controller.signal)).json();
-      if (mine !== asked) return;  // the text changed meanwhile: a newer answer is coming
+      // the text changed meanwhile (a newer answer is coming): this one is for another text
+      if (mine !== asked || body.prime !== before()) return;
       window.studioWrite.answers += 1;
       window.studioWrite.prime = body.prime;
       const alts = answer.alternatives;
-      setProposal(alts.length ? alts[0].text : "");
+      setProposal(alts.length ? alts[0].text : "", [], isEnd(alts[0]));
       showAlternatives(m, alts);
       const total = alts.reduce((s, a) => s + a.prob, 0);
       $("#write-status").textContent =
         `${alts.length} alternatives, together ${(100 * total).toPrecision(3)}% likely`;
-      await markCopied(m, mine);
+      // a music proposal the server could not read with the text (no notes for it: an ABC
+      // header cut mid-line, say) is left out of the copy check, which would refuse it
+      await markCopied(m, mine, !m.music || !alts.length || alts[0].notes !== null);
     } catch (e) {
       if (e.name === "AbortError") return;
       if (mine === asked) { setProposal(""); $("#write-status").textContent = e.message; }
@@ -116,14 +129,22 @@ export function initWrite(studio) {
   }
 
   // What of the text, with the proposal, the training corpus holds verbatim.
-  async function markCopied(m, mine) {
+  async function markCopied(m, mine, withProposal) {
     const list = $("#write-copied");
+    if (!(before() + after()).trim()) {  // nothing of the person's yet (and a model's
+      list.replaceChildren();  // opening alone may be no piece yet: an ABC header)
+      $("#write-copied-head").textContent = "";
+      setProposal(proposal, [], ending);
+      return;
+    }
     try {
-      const body = { model: m.name, text: before() + proposal + after() };
+      const added = withProposal ? proposal : "";
+      const body = { model: m.name, text: before() + added + after() };
       const answer = await (await postJSON("/api/copied", body, controller.signal)).json();
-      if (mine !== asked) return;
+      if (mine !== asked || body.text !== before() + added + after()) return;
       window.studioWrite.copied = answer;
-      if (answer.chars) setProposal(proposal, answer.spans);
+      setProposal(proposal, answer.chars ? answer.spans
+        : placeByText(before() + proposal + after(), answer.spans), ending);
       list.replaceChildren(...answer.spans.map((s) => {
         const li = document.createElement("li");
         li.textContent = `“${s.text}” — ${s.source}`;
@@ -138,6 +159,33 @@ export function initWrite(studio) {
         $("#write-copied-head").textContent = `copy meter: ${e.message}`;
       }
     }
+  }
+
+  // An alternative that ends the piece: no text, and complete (the end token).
+  function isEnd(a) {
+    return Boolean(a) && a.text === "" && a.complete;
+  }
+
+  // Spans the meter gives in tokens (a music phrase's text is not its tokens' text) placed
+  // on the text by their characters, whitespace aside, in order. A span whose start is
+  // spelled otherwise in the text (an ABC header: "K:D" is the token "K:Dmaj") is placed
+  // by its longest end that is found; one not found at all is listed below the box only.
+  function placeByText(all, found) {
+    const index = [];
+    for (let i = 0; i < all.length; i++) if (!/\s/.test(all[i])) index.push(i);
+    const flat = index.map((i) => all[i]).join("");
+    const out = [];
+    let from = 0;
+    for (const s of found) {
+      let want = s.text.replace(/\s+/g, ""), at = -1;
+      while (want.length >= MIN_PLACED && (at = flat.indexOf(want, from)) < 0) {
+        want = want.slice(1);
+      }
+      if (at < 0 || want.length < MIN_PLACED) continue;
+      out.push({ start: index[at], end: index[at + want.length - 1] + 1, source: s.source });
+      from = at + 1;
+    }
+    return out;
   }
 
   function percent(p) {
@@ -189,10 +237,12 @@ export function initWrite(studio) {
   }
 
   text.addEventListener("keydown", (e) => {
-    if (e.key === "Tab" && proposal && !e.shiftKey) {
-      e.preventDefault();
-      insert(proposal);
-    } else if (e.key === "Escape" && proposal) {
+    if (e.key === "Tab" && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey) {
+      e.preventDefault();  // Tab never leaves the box (Shift+Tab does)
+      if (proposal) insert(proposal);
+      else if (ending) $("#write-status").textContent = "the model would end here: nothing to take";
+      else later(0);  // no proposal yet: ask for one now
+    } else if (e.key === "Escape" && (proposal || ending)) {
       e.preventDefault();
       clearTimeout(timer);
       asked += 1;  // an answer on its way is no longer wanted

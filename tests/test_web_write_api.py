@@ -128,3 +128,40 @@ def test_copied_refuses_bad_input_in_one_line(client):
                        ({"model": "text", "text": 5}, "text must be str")):
         r = client.post("/api/copied", json=body)
         assert r.status_code == 400 and word in r.json()["error"], r.text
+
+
+ABC_BOOK = """X:1
+M:6/8
+L:1/8
+K:D
+|:A|dfa agf|edc BAG|FAd gfe|dfe d2:|
+
+X:2
+M:4/4
+L:1/8
+K:G
+|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
+"""
+
+
+@pytest.fixture(scope="module")
+def abc_client(tmp_path_factory):
+    import creative_rnn as cr
+
+    root = tmp_path_factory.mktemp("writeabc")
+    (root / "book.abc").write_text(ABC_BOOK, encoding="utf-8")
+    cr.train(corpus=[str(root / "book.abc")], out=root / "abc", codec="abc", preset="tiny",
+             hidden_size=16, embedding_size=8, max_steps=10, eval_every=10,
+             checkpoint_every=10, progress_bar=False)
+    return studio_client(create_app([root / "abc"], limits=Limits(max_generations=2)))
+
+
+@pytest.mark.parametrize("prime", ["X:1\nM:6/8\nL:1/8\nK:D\n", "M:6/8\nK:D", "M:6/8"])
+def test_an_abc_prime_of_headers_alone_gets_proposals(abc_client, prime):
+    # it was a 400, "no notes in the tune", for every tune's opening before its first note
+    answer = propose(abc_client, model="abc", prime=prime, k=3, unit="bar", length=40)
+    assert answer["alternatives"]
+    codec = abc_client.app.state.studio.models["abc"].gen.codec
+    for a in answer["alternatives"]:  # the prime and a proposal read as one 6/8 tune
+        tune = codec.decode(answer["prime_ids"] + a["ids"])
+        assert "\nM:6/8\n" in tune and codec.tokenize(tune)[0] == "M:6/8", tune

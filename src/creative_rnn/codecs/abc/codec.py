@@ -115,11 +115,13 @@ class AbcCodec(Codec):
                          keep_titles=bool(keep_titles), normalize_unit=bool(normalize_unit))
 
     # --- tokens ------------------------------------------------------------------------
-    def tokenize(self, item: str) -> list[str]:
+    def tokenize(self, item: str, corpus: bool = False) -> list[str]:
+        """A tune of a ``corpus`` must hold notes (``read_items`` skips one that does not);
+        anything else, a prime above all, may stop after its headers (``M:6/8\\nK:D``)."""
         if not isinstance(item, str):
             raise AbcError(f"an ABC item is a string of ABC text, not {type(item).__name__}")
         tokens = tokenize_tune(split_tunes(item)[0] if "X:" in item else item,
-                               keep_titles=self.options["keep_titles"])
+                               keep_titles=self.options["keep_titles"], fragment=not corpus)
         if self.options["transpose_to_c"]:
             tokens = to_tonic_c(tokens)
         return to_unit(tokens) if self.options["normalize_unit"] else tokens
@@ -159,12 +161,17 @@ class AbcCodec(Codec):
         return [i for i in range(NUM_SPECIAL, len(tokens)) if is_bar(tokens[i])]
 
     def token_text(self, i: int) -> str:
-        """Streaming view: headers on their own lines, spaced bar lines."""
+        """Streaming view: headers on their own lines, spaced bar lines. The text of any
+        token sequence reads back (a header ending no line would swallow what follows:
+        ``M:4/4Eaaa`` is no meter); consecutive headers leave blank lines between them,
+        which the tokenizer skips."""
         t = super().token_text(i)
         if t.startswith("@"):
             return t[1:]
-        if is_header(t) or is_text(t):
-            return ("\n" if t[0] in "MLK" else "") + t + ("\n" if t[0] == "K" else "")
+        if is_header(t):  # on a line of its own whatever comes before or after it
+            return f"\n{t}\n"
+        if is_text(t):  # a free-text header's start: its characters follow on its line
+            return f"\n{t}"
         return f" {t} " if is_bar(t) else t
 
     # --- files -------------------------------------------------------------------------
@@ -201,7 +208,7 @@ class AbcCodec(Codec):
         tunes, bad = [], []
         for tune in split_tunes(self._text(path)):
             try:
-                tokens = self.tokenize(tune)
+                tokens = self.tokenize(tune, corpus=True)
             except AbcError as e:
                 bad.append(f"{_title(tune)}: {_plain(str(e))}")
                 continue

@@ -187,8 +187,13 @@ def parse_pitch(token: str) -> tuple[str, int]:
 
 
 # --- tokenizer -----------------------------------------------------------------------------
-def tokenize_tune(text: str, keep_titles: bool = False) -> list[str]:
-    """One ABC tune (or a fragment such as ``K:D\\n|:d2 fd``) -> tokens. Raises AbcError."""
+def tokenize_tune(text: str, keep_titles: bool = False, fragment: bool = False) -> list[str]:
+    """One ABC tune (or a fragment such as ``K:D\\n|:d2 fd``) -> tokens. Raises AbcError.
+
+    A tune must hold notes; a ``fragment`` (a prime) may stop anywhere after whole header
+    lines (``M:6/8\\nK:D``, every tune's opening), as long as it holds something. Before
+    its ``K:`` line it gives only the headers up to the last one written (``M:6/8`` alone:
+    ``["M:6/8"]``), so the model, not a default ``K:Cmaj``, picks the key."""
     text = text.replace("\\n", "\n").replace("\r\n", "\n").replace("\r", "\n")
     header: dict[str, str] = {}
     texts: list[str] = []
@@ -216,11 +221,15 @@ def tokenize_tune(text: str, keep_titles: bool = False) -> list[str]:
         in_body = True
         body += _tokenize_body(stripped, line_no)
     body = _merge_bars(body)
-    if not any(_is_note(t) for t in body):
-        raise AbcError("no notes in the tune")
+    if not any(_is_note(t) for t in body) and not (fragment and (header or texts or body)):
+        raise AbcError("no notes in the tune" if not fragment else
+                       "no ABC in it: give header lines (M:6/8, K:D) or notes")
     meter = header.get("M", "M:none" if "M" in header else "M:4/4")
     unit = header.get("L", "L:" + default_unit(meter[2:]))
-    return texts + [meter, unit, header.get("K", "K:Cmaj")] + body
+    heads = [meter, unit, header.get("K", "K:Cmaj")]
+    if not in_body:  # a fragment that stops before its K: line: the rest is the model's to
+        heads = heads[:1 + max(map("MLK".index, header))] if header else []  # write (no K:C)
+    return texts + heads + body
 
 
 def _merge_bars(body: list[str]) -> list[str]:

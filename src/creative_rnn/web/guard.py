@@ -63,8 +63,9 @@ _FOLDERS = re.compile(r"(?<![\w.])/(?:[^\s/'\"]+/)+")
 
 
 def public(message: str) -> str:
-    """``message`` without the server's folders: a page has no business knowing them."""
-    return _FOLDERS.sub("", message)
+    """``message`` without the server's folders (a page has no business knowing them), on
+    one line: a library's message (music21's, say) may hold line breaks."""
+    return " ".join(_FOLDERS.sub("", message).split())
 
 
 async def on_user_error(request: Request, exc: Exception) -> Response:

@@ -236,7 +236,8 @@ class AbcCodec(Codec):
         try:
             s = converter.parse(item, format="abc")
         except Exception as e:  # music21 raises many types for bad ABC
-            raise AbcError(f"music21 cannot read this tune ({type(e).__name__}: {e})") from None
+            why = " ".join(str(e).split())  # music21's messages may hold line breaks
+            raise AbcError(f"music21 cannot read this tune ({type(e).__name__}: {why})") from None
         notes = list(s.flatten().notes)
         for a, b in zip(notes, notes[1:]):
             if a.tie is not None and {p.midi for p in a.pitches} != {p.midi for p in b.pitches}:

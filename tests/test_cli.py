@@ -171,3 +171,19 @@ def test_a_diverged_training_is_one_line_and_exit_2(capsys, tmp_path, startrek):
                        "--set", "lr=1e30", "--set", "warmup_steps=0", "--max-steps", "30",
                        "--quiet")
     _one_line_error(code, err, "training diverged at step", "lower lr (now 1e+30)")
+
+
+def test_every_command_and_flag_has_a_help_text():
+    # the docs' CLI reference is generated from these texts: an empty one is an empty row
+    import argparse
+
+    from creative_rnn.cli import parser
+
+    sub = next(a for a in parser()[0]._actions if isinstance(a, argparse._SubParsersAction))
+    commands = {c.dest: c.help for c in sub._choices_actions}
+    assert len(sub.choices) > 10
+    missing = [name for name in sub.choices if not (commands.get(name) or "").strip()]
+    for name, sp in sub.choices.items():
+        missing += [f"{name} {'/'.join(a.option_strings) or a.dest}" for a in sp._actions
+                    if not isinstance(a, argparse._HelpAction) and not (a.help or "").strip()]
+    assert missing == []

@@ -64,23 +64,43 @@ def _real(cfg: Any, name: str, low: float, high: float, low_open: bool = False,
     raise ConfigError(f"{name} must be in {interval}{note}, got {v!r}")
 
 
+def _one_of(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
+    """Refuse a value that is not one of ``choices``, naming the key and the choices."""
+    v = getattr(cfg, name)
+    if v not in choices:
+        raise ConfigError(f"{name}={v!r} is not one of {', '.join(choices)}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
-    cell: str = "lstm"  # rnn | gru | lstm; lstm is the safe default for long dependencies
-    num_layers: int = 2  # Graves et al. 2013: stacking helps; 2-3 is typical
+    """The network's shape. Each field's docstring is its meaning in the docs' reference."""
+
+    # (the docstrings under the fields are read by docs/hooks/reference.py and mkdocstrings)
+    cell: str = "lstm"
+    """The recurrent cell: rnn, gru, lstm, mingru, minlstm, or a cell you registered; lstm is
+    the safe default for long dependencies."""
+    num_layers: int = 2
+    """Stacked recurrent layers (Graves et al. 2013: stacking helps; 2-3 is typical)."""
     hidden_size: int = 256
-    embedding_size: int = 64  # a small dense embedding beats one-hot for chars and is cheaper
-    dropout: float = 0.2  # between layers and before the head; 0 for tiny data or tiny models
-    weight_drop: float = 0.0  # DropConnect on the recurrent weights V in training (Merity et
-    # al. 2018, AWD-LSTM): one mask per step, shared by every time step and lane
-    forget_bias: float = 1.0  # LSTM forget-gate bias at init: 1 remembers by default (long
-    # dependencies); 0 learned faster on tiny-shakespeare's short contexts (see presets)
-    vocab_size: int = 0  # filled in from the codec, never set by hand
-    output_size: int = 0  # 0 = same as vocab_size; differs for ensemble models
+    """Width of each recurrent layer's hidden state."""
+    embedding_size: int = 64
+    """Width of the token embedding: a small dense embedding beats one-hot for chars and is
+    cheaper."""
+    dropout: float = 0.2
+    """Dropout between layers and before the head; 0 for tiny data or tiny models."""
+    weight_drop: float = 0.0
+    """DropConnect on the recurrent weights V in training (Merity et al. 2018, AWD-LSTM): one
+    mask per step, shared by every time step and lane; 0 = off."""
+    forget_bias: float = 1.0
+    """LSTM forget-gate bias at initialisation: 1 remembers by default (long dependencies); 0
+    learned faster on tiny-shakespeare's short contexts (see the presets)."""
+    vocab_size: int = 0
+    """Filled in from the codec, never set by hand."""
+    output_size: int = 0
+    """0 = the same as vocab_size; differs for ensemble models. Filled in from the codec."""
 
     def validate(self) -> None:
-        if self.cell not in CELLS:
-            raise ConfigError(f"cell={self.cell!r} is not one of {', '.join(CELLS)}")
+        _one_of(self, "cell", CELLS)
         _whole(self, "num_layers", 1, MAX_LAYERS)
         _whole(self, "hidden_size", 1, MAX_WIDTH)
         _whole(self, "embedding_size", 1, MAX_WIDTH)
@@ -91,28 +111,53 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    batch_size: int = 32  # lanes of the stream (streams) or documents per batch
-    seq_len: int = 100  # truncated-BPTT length in tokens
-    lr: float = 3e-3  # peak AdamW learning rate after warm-up
-    min_lr_ratio: float = 0.05  # cosine decays to lr * this, not to zero
+    """How a model is trained. Each field's docstring is its meaning in the docs' reference."""
+
+    batch_size: int = 32
+    """Lanes of the stream (streams) or documents per batch."""
+    seq_len: int = 100
+    """Truncated-BPTT length in tokens."""
+    lr: float = 3e-3
+    """Peak AdamW learning rate after warm-up."""
+    min_lr_ratio: float = 0.05
+    """The cosine schedule decays to lr * this, not to zero."""
     warmup_steps: int = 100
+    """Steps of linear warm-up to the peak learning rate."""
     weight_decay: float = 0.01
-    grad_clip: float = 1.0  # max global gradient norm; RNN gradients can explode; 0 = off
-    ema: float = 0.0  # weight averaging: decay of the parameters' moving average per step,
-    # e.g. 0.99; evaluation, best/ and readers get the average (averaging.py); 0 = off
-    max_steps: int = 2000  # optimizer steps counted from the start of the run
-    max_minutes: float = 0.0  # 0 = no time limit; else the schedule follows wall-clock time
+    """AdamW's decoupled weight decay."""
+    grad_clip: float = 1.0
+    """Largest global gradient norm (RNN gradients can explode); 0 = no clipping."""
+    ema: float = 0.0
+    """Weight averaging: decay per step of the parameters' moving average, e.g. 0.99;
+    evaluation, best/ and readers get the average (training/averaging.py); 0 = off."""
+    max_steps: int = 2000
+    """Optimizer steps, counted from the start of the run."""
+    max_minutes: float = 0.0
+    """0 = no time limit; else training stops after this many minutes and the learning-rate
+    schedule follows wall-clock time."""
     eval_every: int = 200
-    eval_max_tokens: int = 250_000  # caps evaluation cost on big corpora
+    """Steps between validation runs (and best/ updates)."""
+    eval_max_tokens: int = 250_000
+    """Most validation tokens one evaluation reads: caps its cost on big corpora."""
     checkpoint_every: int = 500
+    """Steps between checkpoints (model.safetensors, optimizer.safetensors)."""
     log_every: int = 10
-    patience: int = 0  # evaluations without improvement before stopping; 0 = never stop early
-    val_fraction: float = 0.1  # the last part of the stream (or of the documents) for validation
-    documents: bool = False  # whole items framed by <s> … </s> instead of one stream
-    doc_max_len: int = 1024  # longer documents are split into pieces of this many tokens
+    """Steps between lines of metrics.jsonl and progress updates."""
+    patience: int = 0
+    """Evaluations without improvement before stopping early; 0 = never stop early."""
+    val_fraction: float = 0.1
+    """The last part of the stream (or of the documents) held out for validation."""
+    documents: bool = False
+    """Whole items framed by <s> … </s> instead of one stream."""
+    doc_max_len: int = 1024
+    """Longer documents are split into pieces of this many tokens."""
     seed: int = 1
-    device: str = "auto"  # auto | cpu | cuda
-    precision: str = "auto"  # auto: bf16 on CUDA and on CPUs with native bf16 | fp32 | bf16
+    """The one seed of all randomness (initialisation, batches, dropout)."""
+    device: str = "auto"
+    """auto (a GPU where there is one), cpu or cuda."""
+    precision: str = "auto"
+    """auto: bf16 autocast on CUDA and on CPUs that compute bf16 in hardware (AVX512-BF16,
+    AMX), else fp32; or fp32, or bf16."""
 
     def validate(self) -> None:
         for name in ("batch_size", "seq_len", "doc_max_len"):
@@ -131,10 +176,8 @@ class TrainConfig:
         _real(self, "ema", 0.0, 1.0, high_open=True, note=" (0 = off, e.g. 0.99)")
         _real(self, "max_minutes", 0.0, MAX_MINUTES, note=" (0 = no time limit)")
         _real(self, "val_fraction", 0.0, 0.5, low_open=True, high_open=True)
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ConfigError(f"device={self.device!r} is not one of auto, cpu, cuda")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision={self.precision!r} is not one of auto, fp32, bf16")
+        _one_of(self, "device", ("auto", "cpu", "cuda"))
+        _one_of(self, "precision", ("auto", "fp32", "bf16"))
 
 
 # What one sampling request may ask for: a request is answered in memory (every id of every
@@ -147,13 +190,24 @@ MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
 
 @dataclass(frozen=True)
 class SampleConfig:
-    length: int = 200  # new tokens per sample (documents stop earlier at </s>)
-    num: int = 1  # samples generated together as one batch
-    temperature: float = 0.8  # below 1 is safer, above 1 is wilder
-    top_k: int = 0  # 0 = off
-    top_p: float = 1.0  # 1 = off
+    """One sampling request. Each field's docstring is its meaning in the docs' reference."""
+
+    length: int = 200
+    """New tokens per sample (documents stop earlier at </s>); 0 to MAX_LENGTH."""
+    num: int = 1
+    """Samples generated together as one batch; 1 to MAX_NUM, and num x length at most
+    MAX_TOKENS."""
+    temperature: float = 0.8
+    """Below 1 is safer, above 1 is wilder; MIN_TEMPERATURE to MAX_TEMPERATURE."""
+    top_k: int = 0
+    """Keep only the k likeliest tokens at each step; 0 = off."""
+    top_p: float = 1.0
+    """Keep the likeliest tokens whose probabilities add up to p (nucleus); in (0, 1],
+    1 = off."""
     greedy: bool = False
+    """Always take the likeliest token (argmax) instead of drawing."""
     seed: int | None = None
+    """Seed of the draws for a repeatable sample; None = a fresh one each time."""
 
     def validate(self) -> None:
         if _not_int(self.length) or self.length < 0:
@@ -193,9 +247,11 @@ TASKS = ("lm", "classify", "seq2seq")
 class TaskOptions:
     """Keys only the classify/seq2seq tasks know; set them with ``--set`` like any other."""
 
-    bidirectional: bool = True  # encoders read both ways: the whole input is available
-    phrase_len: int = 0  # seq2seq: cut each item into phrases of N tokens (16 = a 4/4 bar of
-    #                      sixteenths); 0 = consecutive items are call and response
+    bidirectional: bool = True
+    """Encoders read both ways: the whole input is available."""
+    phrase_len: int = 0
+    """seq2seq: cut each item into phrases of N tokens (16 = a 4/4 bar of sixteenths);
+    0 = consecutive items are call and response."""
 
     def validate(self) -> None:
         _whole(self, "phrase_len", 0, MAX_TOKENS_PER_ROW)

@@ -18,7 +18,8 @@ def add_commands(sub: argparse._SubParsersAction) -> dict[str, Callable]:
                        "baselines on this machine; print a table, write JSON")
     b.add_argument("--json", default="creative-rnn-bench.json", metavar="PATH",
                    help="where the rows are written (default: %(default)s)")
-    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="device to measure; auto: the GPU where one is visible, else the CPU")
     b.add_argument("--quick", action="store_true",
                    help="fewer steps, sizes and rounds: a rough table in about a minute")
     b.add_argument("--only", action="append", default=[], metavar="SECTION",

@@ -50,6 +50,14 @@ def whole(low: int = 0, high: int = MAX_COUNT, what: str = "") -> Callable[[str]
 
 SEED = whole(0, MAX_SEED)
 
+# the sampling flags' meanings, shared by sample, perform and respond (config.SampleConfig's)
+TEMPERATURE_HELP = "below 1 is safer, above 1 is wilder; 0.01 to 100"
+TOP_K_HELP = "draw only from the k likeliest tokens at each step (0 = off)"
+TOP_P_HELP = ("draw only from the likeliest tokens whose probabilities add up to p, in (0, 1] "
+              "(1 = off)")
+GREEDY_HELP = "always take the likeliest token instead of drawing"
+SEED_HELP = "seed of the draws, for a repeatable result"
+
 
 def parse_codec_options(pairs: list[str]) -> dict[str, Any]:
     """``key=value`` strings with JSON values (bare words stay strings)."""

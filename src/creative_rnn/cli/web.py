@@ -16,16 +16,18 @@ def add_commands(sub) -> dict:
     s.add_argument("runs", nargs="*", metavar="RUN", help="run directories to serve")
     s.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; anything but loopback is reachable by others")
-    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--port", type=int, default=8000, help="port to listen on")
     s.add_argument("--allow-host", action="append", default=[], metavar="NAME[:PORT]",
                    help="also answer pages opened by this host name (e.g. through a tunnel "
                         "or a proxy); the studio answers only its own address by default")
     s.add_argument("--runs-dir", help="folder for runs trained from the page (enables training)")
-    s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
+    s.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                   help="where the served runs generate; auto: the GPU where one is visible")
     s.add_argument("--max-length", type=int, default=2000, help="cap on new tokens per sample")
     s.add_argument("--max-generations", type=int, default=8,
                    help="generation streams at once; more are answered 'busy' (429)")
-    s.add_argument("--max-trainings", type=int, default=1)
+    s.add_argument("--max-trainings", type=int, default=1,
+                   help="trainings from the page at once; more are answered 'busy' (429)")
     s.add_argument("--max-upload-mb", type=float, default=2.0, help="cap on an uploaded corpus")
     return {"serve": cmd_serve}
 

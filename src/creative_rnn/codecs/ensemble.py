@@ -148,7 +148,19 @@ class EnsembleCodec(Codec):
     own previous values. ``augment``: ``true`` adds every permutation of the predicted
     performers (3! = 6 arrangements of a quartet); ``"all"`` every seating of all of them, so
     that each performer is the lead in turn, as the course's gesture-RNN notebook trains
-    (4! = 24 arrangements of a quartet, each performer the lead in 6)."""
+    (4! = 24 arrangements of a quartet, each performer the lead in 6).
+
+    Args:
+        performers: Performers per step (a quartet: 4).
+        classes: Values each performer's gesture takes (Metatone's gestures: 9).
+        lead: Indices of the performers given live (the input).
+        predict: Indices of the performers the model predicts; None = all the others.
+        augment: true: also train on every seating of the predicted performers (6x the data
+            for a quartet); "all": each performer in turn as the lead, with every order of
+            the others (24x); false: as recorded.
+        where: Keep only the JSONL performances whose metadata equal these values, e.g.
+            {"type": "improvisation"}; None = all.
+    """
 
     name = "ensemble"
     file_suffix = ".jsonl"

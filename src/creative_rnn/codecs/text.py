@@ -69,7 +69,14 @@ class TextCodec(Codec):
 
 
 class CharCodec(TextCodec):
-    """One token per Unicode code point."""
+    """One token per Unicode code point.
+
+    Args:
+        max_vocab: Most distinct characters a corpus may have; more is refused (1000 is far
+            beyond any alphabet: a corpus that needs more is usually a binary file read as
+            text, or CJK, which can raise it).
+        encoding: Text encoding of the corpus files.
+    """
 
     name = "char"
     streams_text = True
@@ -111,6 +118,11 @@ class WordCodec(TextCodec):
 
     The vocabulary keeps the ``max_vocab`` most frequent tokens; rarer ones become ``<unk>``
     (decoded as the Unicode replacement character so it is visible but not mistaken for text).
+
+    Args:
+        max_vocab: How many of the most frequent tokens the vocabulary keeps.
+        encoding: Text encoding of the corpus files.
+        lowercase: Lower-case the text before splitting it into words.
     """
 
     name = "word"

@@ -12,6 +12,8 @@ then writes into docs/images/:
     activations.png      the LSTM cells that best track the tune's structure, over the tune
     studio.png           the web studio (`creative-rnn serve`) in headless chromium: the
                          Generate view after generating a whole tune of 8 bars or more
+    encodings-*.png      the encodings page's pictures, from the codecs alone
+                         (encoding_pictures.py; `--only encodings` makes just these, no training)
 
 Training is 300 steps on the CPU (minutes). The same seed and steps give the same weights,
 so a second run of the script writes the same tune, score and plots. The run is kept (--run)
@@ -33,6 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import encoding_pictures  # docs/, beside this script (on sys.path when it is run)
 import numpy as np
 
 import creative_rnn as cr
@@ -70,8 +73,14 @@ def main() -> None:
                     help="the run directory (trained here unless it already is)")
     ap.add_argument("--out", type=Path, default=IMAGES, help="folder for the pictures")
     ap.add_argument("--no-studio", action="store_true", help="skip the browser screenshot")
+    ap.add_argument("--only", choices=["encodings"],
+                    help="make only these pictures (encodings: no training, seconds)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    encoding_pictures.make(args.out)
+    if args.only == "encodings":
+        show_sizes(args.out)
+        return
     train(args.run)
     gen = cr.load(args.run)
     tune = first_engraved_tune(gen, args.out)
@@ -82,7 +91,11 @@ def main() -> None:
     activation_picture(gen, tune, args.out / "activations.png")
     if not args.no_studio:
         studio_screenshot(args.run, args.out / "studio.png")
-    for path in sorted(args.out.iterdir()):
+    show_sizes(args.out)
+
+
+def show_sizes(out: Path) -> None:
+    for path in sorted(out.iterdir()):
         if path.suffix in (".png", ".svg", ".abc"):
             print(f"{path}  {path.stat().st_size // 1024} KB")
 

@@ -133,22 +133,7 @@ def piano_roll_png(notes: Sequence[tuple[int, float, float, int]], png_path: str
 
     fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
     try:
-        if notes:
-            cmap = plt.get_cmap("Blues")
-            for pitch, start, end, vel in notes:
-                ax.add_patch(plt.Rectangle((start, pitch - 0.4), max(end - start, 0.01), 0.8,
-                                           color=cmap(0.35 + 0.65 * min(max(vel, 0), 127) / 127)))
-            lo = min(n[0] for n in notes) - 2
-            hi = max(n[0] for n in notes) + 2
-            ax.set_xlim(0, max(n[2] for n in notes) * 1.02 + 0.01)
-            ax.set_ylim(lo, hi)
-            ticks = [p for p in range(lo, hi + 1) if p % 12 == 0]
-            ax.set_yticks(ticks, [f"C{p // 12 - 1}" for p in ticks])
-        else:
-            ax.text(0.5, 0.5, "no notes", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xlabel("time (s)")
-        ax.set_ylabel("pitch")
-        ax.grid(axis="y", alpha=0.3)
+        draw_piano_roll(ax, notes)
         if title:
             ax.set_title(title)
         fig.tight_layout()
@@ -158,3 +143,26 @@ def piano_roll_png(notes: Sequence[tuple[int, float, float, int]], png_path: str
     finally:
         plt.close(fig)
     return Path(png_path)
+
+
+def draw_piano_roll(ax, notes: Sequence[tuple[int, float, float, int]]) -> None:
+    """Draw ``notes`` into the matplotlib axes ``ax`` as ``piano_roll_png`` does (also used
+    by the docs' pictures, which put a piano roll beside other panels)."""
+    import matplotlib.pyplot as plt
+
+    if notes:
+        cmap = plt.get_cmap("Blues")
+        for pitch, start, end, vel in notes:
+            ax.add_patch(plt.Rectangle((start, pitch - 0.4), max(end - start, 0.01), 0.8,
+                                       color=cmap(0.35 + 0.65 * min(max(vel, 0), 127) / 127)))
+        lo = min(n[0] for n in notes) - 2
+        hi = max(n[0] for n in notes) + 2
+        ax.set_xlim(0, max(n[2] for n in notes) * 1.02 + 0.01)
+        ax.set_ylim(lo, hi)
+        ticks = [p for p in range(lo, hi + 1) if p % 12 == 0]
+        ax.set_yticks(ticks, [f"C{p // 12 - 1}" for p in ticks])
+    else:
+        ax.text(0.5, 0.5, "no notes", ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("pitch")
+    ax.grid(axis="y", alpha=0.3)

@@ -56,3 +56,49 @@ def cli_killed_at_checkpoint(n: int, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", KILL_AT_CHECKPOINT, str(n), *args],
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+# --- a tiny ABC run ------------------------------------------------------------------------
+# Two folk tunes (a jig with pick-ups, a reel): the ABC tests of sampling, co-writing and the
+# studio train a barely-trained run on them (tiny_abc_run) and measure its bars (bar_lengths).
+ABC_BOOK = """X:1
+T:a jig
+M:6/8
+L:1/8
+K:D
+|:A|dfa agf|edc BAG|FAd gfe|dfe d2:|
+|:e|fga agf|gfe edc|dcB AGF|EFD D2:|
+
+X:2
+T:a reel
+M:4/4
+L:1/8
+K:G
+|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
+|:gfga gedB|cdec BcAF|gfga gedB|cAFA G4:|
+"""
+
+
+def tiny_abc_run(root: Path, out: Path, steps: int) -> Path:
+    """A tiny ABC run trained ``steps`` steps on ABC_BOOK (written to ``root``)."""
+    import creative_rnn as cr
+
+    (root / "book.abc").write_text(ABC_BOOK, encoding="utf-8")
+    cr.train(corpus=[str(root / "book.abc")], out=out, codec="abc", preset="tiny",
+             hidden_size=16, embedding_size=8, max_steps=steps, eval_every=steps,
+             checkpoint_every=steps, progress_bar=False)
+    return out
+
+
+def bar_lengths(text: str) -> list[tuple[float, float]]:
+    """(length, the meter's bar length) in quarters of each bar, as music21 reads the ABC
+    (repeat signs made plain bar lines: music21 makes no bars of a repeat left open)."""
+    import re
+
+    import music21
+
+    head, body = text.split("K:", 1)
+    score = music21.converter.parse(head + "K:" + re.sub(r":*\|+:*|::", "|", body),
+                                    format="abc")
+    return [(float(m.duration.quarterLength), float(m.barDuration.quarterLength))
+            for m in score.recurse().getElementsByClass("Measure")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import tiny_abc_run
 
 import creative_rnn as cr
 from creative_rnn.cli import main
@@ -105,35 +106,12 @@ def test_headers_anywhere_in_a_sample_read_back_and_keep_its_notes(drawn):
 
 
 # --- sampling from a prime of headers ------------------------------------------------------
-BOOK = """X:1
-M:6/8
-L:1/8
-K:D
-|:A|dfa agf|edc BAG|FAd gfe|dfe d2:|
-|:e|fga agf|gfe edc|dcB AGF|EFD D2:|
-
-X:2
-M:6/8
-L:1/8
-K:D
-|:d|cBA BAG|FAd d2e|fed cBA|Bcd e2:|
-
-X:3
-M:4/4
-L:1/8
-K:G
-|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
-"""
 
 
 @pytest.fixture(scope="module")
 def abc_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("abcprime")
-    (root / "book.abc").write_text(BOOK, encoding="utf-8")
-    cr.train(corpus=[str(root / "book.abc")], out=root / "run", codec="abc", preset="tiny",
-             hidden_size=16, embedding_size=8, max_steps=20, eval_every=20,
-             checkpoint_every=20, progress_bar=False)
-    return root / "run"
+    return tiny_abc_run(root, root / "run", steps=20)
 
 
 def test_sample_continues_a_prime_of_headers(abc_run, tmp_path):

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 
 import pytest
+import support
 import torch
+from support import bar_lengths
 
 from creative_rnn import codecs
 from creative_rnn.config import ModelConfig
@@ -256,46 +257,14 @@ def test_a_narrow_beam_still_ends_words_whose_space_is_unlikely_at_each_step():
 
 
 # --- a bar of ABC is a whole bar --------------------------------------------------------------
-TUNES = """X:1
-T:a jig
-M:6/8
-L:1/8
-K:D
-|:A|dfa agf|edc BAG|FAd gfe|dfe d2:|
-|:e|fga agf|gfe edc|dcB AGF|EFD D2:|
-
-X:2
-T:a reel
-M:4/4
-L:1/8
-K:G
-|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
-|:gfga gedB|cdec BcAF|gfga gedB|cAFA G4:|
-"""
 
 
 @pytest.fixture(scope="module")
 def tiny_abc_run(tmp_path_factory):
     """A tiny ABC run: barely trained, so its likeliest next bar line comes after one note."""
-    import creative_rnn as cr
-
     root = tmp_path_factory.mktemp("abcbars")
-    (root / "book.abc").write_text(TUNES, encoding="utf-8")
-    cr.train(corpus=[str(root / "book.abc")], out=root / "abc", codec="abc", preset="tiny",
-             hidden_size=16, embedding_size=8, max_steps=10, eval_every=10,
-             checkpoint_every=10, progress_bar=False)
-    return root / "abc"
+    return support.tiny_abc_run(root, root / "abc", steps=10)
 
-
-def measures(text: str) -> list[tuple[float, float]]:
-    """(length, the meter's bar length) in quarters of each bar, as music21 reads the ABC
-    (repeat signs made plain bar lines: music21 makes no bars of a repeat left open)."""
-    import music21
-
-    plain = re.sub(r":*\|+:*|::", "|", text.split("K:", 1)[1])
-    score = music21.converter.parse(text.split("K:", 1)[0] + "K:" + plain, format="abc")
-    return [(float(m.duration.quarterLength), float(m.barDuration.quarterLength))
-            for m in score.recurse().getElementsByClass("Measure")]
 
 
 @pytest.mark.parametrize("prime, bars_before", [
@@ -313,7 +282,7 @@ def test_a_bar_proposal_of_a_trained_abc_run_is_a_whole_bar(tiny_abc_run, prime,
     assert got
     for c in got:
         assert c.complete, c.text
-        bars = measures(codec.render(codec.decode(prime_ids + c.ids)))
+        bars = bar_lengths(codec.render(codec.decode(prime_ids + c.ids)))
         assert len(bars) == bars_before + 1, (c.text, bars)
         length, meter = bars[-1]
         assert length == meter, (c.text, bars)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import tiny_abc_run
 from support_web import LiveServer, shared_runs, studio_client
 
 import creative_rnn as cr
@@ -328,22 +329,6 @@ def test_training_needs_a_runs_dir_and_a_known_job(runs):
 
 
 # --- ABC runs: complete bars by default, a length that fits a tune, names ---------------------
-BOOK = """X:1
-T:a jig
-M:6/8
-L:1/8
-K:D
-|:dfa agf|edc BAG|FAd gfe|dfe d3:|
-|:fga agf|gfe edc|dcB AGF|EFD D3:|
-
-X:2
-T:a reel
-M:4/4
-L:1/8
-K:G
-|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
-|:gfga gedB|cdec BcAF|gfga gedB|cAFA G4:|
-"""
 
 
 @pytest.fixture(scope="module")
@@ -351,11 +336,7 @@ def abc_client(runs, tmp_path_factory):
     """The text and docs runs, and a tiny ABC run in a folder named ``run`` (as
     ``creative-rnn demo`` writes it) inside ``folk-demo``."""
     root = tmp_path_factory.mktemp("abcweb")
-    (root / "book.abc").write_text(BOOK, encoding="utf-8")
-    out = root / "folk-demo" / "run"
-    cr.train(corpus=[str(root / "book.abc")], out=out, codec="abc", preset="tiny",
-             hidden_size=16, embedding_size=8, max_steps=6, eval_every=6, checkpoint_every=6,
-             progress_bar=False)
+    out = tiny_abc_run(root, root / "folk-demo" / "run", steps=6)
     return studio_client(create_app([runs["text"], runs["docs"], out]))
 
 

@@ -10,31 +10,15 @@ import json
 import threading
 
 import pytest
+from support import bar_lengths, tiny_abc_run
 from support_web import LiveServer, chromium, needs_chromium, shared_runs, studio_page
 
-import creative_rnn as cr
 from creative_rnn import corpora
 from creative_rnn.web import Limits, create_app, training
 from creative_rnn.web.guard import served_hosts
 
 pytestmark = needs_chromium
 
-BOOK = """X:1
-T:a jig
-M:6/8
-L:1/8
-K:D
-|:dfa agf|edc BAG|FAd gfe|dfe d3:|
-|:fga agf|gfe edc|dcB AGF|EFD D3:|
-
-X:2
-T:a reel
-M:4/4
-L:1/8
-K:G
-|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
-|:gfga gedB|cdec BcAF|gfga gedB|cAFA G4:|
-"""
 JIG_START = "X:1\nM:6/8\nL:1/8\nK:D\ndfa agf|"
 
 
@@ -42,11 +26,7 @@ JIG_START = "X:1\nM:6/8\nL:1/8\nK:D\ndfa agf|"
 def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek)
     root = tmp_path_factory.mktemp("views")
-    (root / "book.abc").write_text(BOOK, encoding="utf-8")
-    abc = root / "folk" / "run"  # served as "folk"
-    cr.train(corpus=[str(root / "book.abc")], out=abc, codec="abc", preset="tiny",
-             hidden_size=16, embedding_size=8, max_steps=6, eval_every=6, checkpoint_every=6,
-             progress_bar=False)
+    abc = tiny_abc_run(root, root / "folk" / "run", steps=6)  # served as "folk"
     live = LiveServer()
     live.app = create_app([runs["text"], abc], runs_dir=root / "studio",
                           limits=Limits(max_upload=256 * 1024),
@@ -66,19 +46,6 @@ def shots(tmp_path_factory):
     return tmp_path_factory.mktemp("views")
 
 
-def measures(text: str) -> list[tuple[float, float]]:
-    """(length, the meter's bar length) in quarters of each bar, as music21 reads the ABC
-    (repeat signs made plain bar lines: music21 makes no bars of a repeat left open)."""
-    import re
-
-    import music21
-
-    head, body = text.split("K:", 1)
-    score = music21.converter.parse(head + "K:" + re.sub(r":*\|+:*|::", "|", body),
-                                    format="abc")
-    return [(float(m.duration.quarterLength), float(m.barDuration.quarterLength))
-            for m in score.recurse().getElementsByClass("Measure")]
-
 
 # --- Generate ---------------------------------------------------------------------------------
 def test_generate_writes_complete_bars_for_an_abc_run_by_default(browser, server, shots):
@@ -93,7 +60,7 @@ def test_generate_writes_complete_bars_for_an_abc_run_by_default(browser, server
         page.click("#go")
         page.wait_for_function("window.studioGenerate && window.studioGenerate.samples.length")
         (sample,) = page.evaluate("window.studioGenerate.samples")
-        closed = measures(sample["text"])
+        closed = bar_lengths(sample["text"])
         if sample["unfinished"]:  # said in the page, next to the sample and in the status
             closed = closed[:-1]
             assert "unfinished" in page.inner_text("#gen-status")
@@ -152,7 +119,7 @@ def test_a_bar_proposal_in_the_write_view_is_a_whole_bar(browser, server, shots)
         bars = [a["text"] for a in alts if a["text"]]
         assert bars
         for bar in bars:
-            *_, (length, meter) = measures(JIG_START + bar)
+            *_, (length, meter) = bar_lengths(JIG_START + bar)
             assert length == meter, bar  # it used to be one note and a bar line
         if page.evaluate("window.studioWrite.proposal"):
             proposal = page.evaluate("window.studioWrite.proposal")
@@ -164,7 +131,7 @@ def test_a_bar_proposal_in_the_write_view_is_a_whole_bar(browser, server, shots)
 def test_copied_spans_of_an_abc_text_are_shaded_in_the_write_box(browser, server):
     """The meter gives an ABC text's copies in tokens; they are placed on the typed text by
     their characters, so the copied notes are shaded, not only listed."""
-    copied = "X:1\nM:6/8\nL:1/8\nK:D\n|:dfa agf|edc BAG|FAd gfe|dfe d3:|"
+    copied = "X:1\nM:6/8\nL:1/8\nK:D\n|:A|dfa agf|edc BAG|FAd gfe|dfe d2:|"  # ABC_BOOK's jig
     with studio_page(browser, server.url + "/#write") as page:
         page.select_option("#write-model", "folk")
         page.select_option("#write-unit", "token")

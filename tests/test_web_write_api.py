@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from support import tiny_abc_run
 from support_web import shared_runs, studio_client
 
 from creative_rnn.web import Limits, create_app
@@ -130,30 +131,13 @@ def test_copied_refuses_bad_input_in_one_line(client):
         assert r.status_code == 400 and word in r.json()["error"], r.text
 
 
-ABC_BOOK = """X:1
-M:6/8
-L:1/8
-K:D
-|:A|dfa agf|edc BAG|FAd gfe|dfe d2:|
-
-X:2
-M:4/4
-L:1/8
-K:G
-|:GABc dBGB|c2ec BcAF|GABc dBGB|cAFA G4:|
-"""
 
 
 @pytest.fixture(scope="module")
 def abc_client(tmp_path_factory):
-    import creative_rnn as cr
-
     root = tmp_path_factory.mktemp("writeabc")
-    (root / "book.abc").write_text(ABC_BOOK, encoding="utf-8")
-    cr.train(corpus=[str(root / "book.abc")], out=root / "abc", codec="abc", preset="tiny",
-             hidden_size=16, embedding_size=8, max_steps=10, eval_every=10,
-             checkpoint_every=10, progress_bar=False)
-    return studio_client(create_app([root / "abc"], limits=Limits(max_generations=2)))
+    abc = tiny_abc_run(root, root / "abc", steps=10)
+    return studio_client(create_app([abc], limits=Limits(max_generations=2)))
 
 
 @pytest.mark.parametrize("prime", ["X:1\nM:6/8\nL:1/8\nK:D\n", "M:6/8\nK:D", "M:6/8"])

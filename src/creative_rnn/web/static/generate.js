@@ -107,11 +107,11 @@ export function initGenerate(studio, onDone) {
       $("#go").disabled = false; $("#stop").disabled = true;
     }
     if (!ids.length) return;
-    if (samples) markCopies(nodes, samples);
     if (samples) samples.forEach((s, i) => {  // an unfinished tune says so where it is shown
-      const el = nodes[i] && nodes[i].parentNode;
+      const el = nodes[i] && nodes[i].parentNode;  // before markCopies replaces the text node
       if (el && s.unfinished) el.dataset.unfinished = s.unfinished;  // shown by style.css
     });
+    if (samples) markCopies(nodes, samples);
     window.studioGenerate = { samples: samples || [] };  // for the tests: ids and their copies
     samples = samples || ids.map((s) => ({ ids: s, text: null, notes: null }));
     if (model.music) music.show(samples, model.name);

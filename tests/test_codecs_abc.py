@@ -493,3 +493,16 @@ def test_warnings_about_the_bundled_corpus_are_short_and_plain(capsys, tmp_path,
     monkeypatch.chdir(tmp_path)
     AbcCodec().read_items(mine)
     assert capsys.readouterr().err.startswith("warning: songs/mine.abc: skipped 1 of 2")
+
+
+def test_a_bundled_file_with_no_readable_tune_is_named_without_site_packages():
+    """The demo printed 'skipped: /…/site-packages/music21/corpus/ryansMammoth/….abc'."""
+    unreadable = None
+    for f in corpora.folk_files(["ryansMammoth"]):
+        if f.name == "BellsOfLewistonReel.abc":
+            unreadable = f
+    assert unreadable is not None
+    with pytest.raises(AbcError) as e:
+        AbcCodec().read_items(unreadable)
+    assert str(e.value).startswith("ryansMammoth/BellsOfLewistonReel.abc: no readable tune")
+    assert "site-packages" not in str(e.value)

@@ -222,7 +222,9 @@ class AbcCodec(Codec):
             print(f"warning: {_short(path)}: skipped {len(bad)} of {len(bad) + len(tunes)} "
                   f"tune(s), e.g. {bad[0]}", file=sys.stderr)
         if not tunes:
-            raise AbcError(f"{path}: no readable tune ({bad[0] if bad else 'no X: lines'})")
+            bundled = {"site-packages", "dist-packages"} & set(Path(path).parts)
+            raise AbcError(f"{_short(path) if bundled else path}: no readable tune "
+                           f"({bad[0] if bad else 'no X: lines'})")
         return tunes
 
     def write(self, item: str, path: str | Path) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from . import codecs
+from . import codecs, starters
 from .config import ModelConfig, TaskOptions, from_dict
 from .core.files import atomic_write_json, atomic_write_text, read_json
 from .core.tensors import load_tensors, save_tensors, tensor_shapes
@@ -64,6 +64,15 @@ LAYOUT: dict[str, str] = {
 # how a user reads a run of each task, for the error when a reader gets the wrong kind
 READERS = {"lm": "creative-rnn sample", "classify": "creative-rnn classify",
            "seq2seq": "creative-rnn respond"}
+
+
+def locate(run: str | Path) -> Path:
+    """The folder a reader opens for ``run``: a path as given, or, where no such path exists
+    and ``run`` is a plain name, the shipped starter of that name (``folk``, ...)."""
+    p = Path(run)
+    if p.exists() or isinstance(run, Path) or "/" in str(run) or str(run) not in starters.names():
+        return p
+    return starters.path(str(run))
 
 
 # --- self-description ----------------------------------------------------------------------

@@ -148,6 +148,14 @@ NAMED: dict[str, tuple[str, Callable[..., list[Path]]]] = {
                     _whole("shakespeare", lambda **kw: [shakespeare_file(**kw)])),
     "startrek": ("734 Star Trek episode titles, one a line (the lecture's first exercise; "
                  "--documents: one title per document)", _whole("startrek", _packaged("startrek"))),
+    "quartets": ("Bach chorales as four performers for the ensemble codec: each voice's pitch "
+                 "class above the tonic per eighth note, 12 = rest (--codec ensemble "
+                 "--codec-opt classes=13)", _whole("quartets", lambda: [_quartets()])),
 }
+
+
+def _quartets() -> Path:
+    from .quartets import quartet_file  # music21's parse runs only when asked for
+    return quartet_file()
 
 

@@ -312,3 +312,29 @@ def test_augment_all_counts_on_the_course_quartets():
     assert len(ids) == 24 * (steps + len(quartets))  # 24 arrangements of every quartet
     duo = codecs.get("ensemble", performers=2, augment="all")
     assert len(arrangements(duo, [[1, 2], [3, 4]])) == 2  # a duo: each player leads once
+
+
+def test_where_selects_by_sets_and_ranges_as_the_course_does():
+    """The course trains on improvisations that were not demonstrations: a set and a range
+    select the same performances as plain Python over the metadata of the real file."""
+    path = shared_file("gestures/metatone_gestures.jsonl")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    where = {"type": "improvisation", "context": {"not": ["demonstration", "study"]},
+             "length_seconds": {"min": 60, "max": 3600}}
+    expected = [r["gestures"] for r in rows if r["performers"] == 4 and
+                r["type"] == "improvisation" and r["context"] not in ("demonstration", "study")
+                and 60 <= r["length_seconds"] <= 3600]
+    perfs, skipped = read_performances(path, 4, where=where)
+    assert perfs == expected and 0 < len(perfs) < 61
+    one_of = {"context": ["rehearsal", "performance"]}
+    perfs, _ = read_performances(path, 4, where=one_of)
+    assert perfs == [r["gestures"] for r in rows if r["performers"] == 4
+                     and r["context"] in ("rehearsal", "performance")]
+
+
+@pytest.mark.parametrize("where", [{"length_seconds": {"min": "a"}}, {"x": {"between": 1}},
+                                   {"x": {}}, {1: "a"}, ["type"]])
+def test_a_bad_where_condition_is_one_line_naming_it(where):
+    with pytest.raises(cr.UserError, match="where") as e:
+        codecs.get("ensemble", where=where)
+    assert "\n" not in str(e.value)

@@ -92,13 +92,67 @@ def _indices(name: str, values: Any, performers: int) -> list[int]:
     return [int(i) for i in values]
 
 
+# --- choosing performances by their metadata -------------------------------------------------
+# A condition on one metadata key: a value (equal to it), a list (one of them), or a table of
+# "min"/"max" (a range, both ends included) and "not" (a value or list excluded). The course
+# trains on improvisations that were not demonstrations: {"type": "improvisation",
+# "context": {"not": "demonstration"}}; quartets of at least a minute: {"performers": 4,
+# "length_seconds": {"min": 60}}.
+RANGE_KEYS = ("min", "max", "not")
+WHERE_EXAMPLE = '{"type": "improvisation", "context": {"not": "demonstration"}}'
+
+
+def check_where(where: Any) -> None:
+    """Refuse a ``where`` that is not a table of conditions, naming the bad one."""
+    if where is None:
+        return
+    if not isinstance(where, dict) or not all(isinstance(k, str) for k in where):
+        raise EnsembleError(f"where must be a table of metadata conditions, e.g. "
+                            f"where={WHERE_EXAMPLE}, got {_shown(where)}")
+    for key, cond in where.items():
+        if not isinstance(cond, dict):
+            continue  # a value or a list of values: anything JSON can hold compares
+        unknown = sorted(set(cond) - set(RANGE_KEYS))
+        bounds = [cond[b] for b in ("min", "max") if b in cond]
+        if unknown or not cond or not all(_number(b) for b in bounds):
+            raise EnsembleError(f"where's condition on {key!r} must be a value, a list of "
+                                f'values, or a table of "min"/"max" numbers and "not", '
+                                f"got {_shown(cond)}")
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def matches(meta: dict[str, Any], where: dict[str, Any] | None) -> bool:
+    """Whether a performance's metadata meet every condition of ``where`` (checked before)."""
+    for key, cond in (where or {}).items():
+        value = meta.get(key)
+        if isinstance(cond, dict):
+            if "not" in cond:
+                excluded = cond["not"] if isinstance(cond["not"], list) else [cond["not"]]
+                if value in excluded:
+                    return False
+            if "min" in cond or "max" in cond:
+                if not _number(value) or value < cond.get("min", -math.inf) or \
+                        value > cond.get("max", math.inf):
+                    return False
+        elif isinstance(cond, list):
+            if value not in cond:
+                return False
+        elif value != cond:
+            return False
+    return True
+
+
 # --- files ----------------------------------------------------------------------------------
 def read_performances(path: str | Path, performers: int, where: dict[str, Any] | None = None
                       ) -> tuple[list[Performance], dict[str, int]]:
     """Performances in a JSONL or CSV file with exactly ``performers`` columns.
 
     Returns the performances and counts of those skipped, by reason (``"3 performers"``,
-    ``"filtered"``). ``where`` keeps only JSONL lines whose metadata equals every given value.
+    ``"filtered"``). ``where`` keeps only JSONL lines whose metadata meet every condition
+    (``matches``).
     """
     p = Path(path)
     try:
@@ -130,7 +184,7 @@ def read_performances(path: str | Path, performers: int, where: dict[str, Any] |
     kept: list[Performance] = []
     skipped: dict[str, int] = {}
     for meta, steps in rows:
-        if where and any(meta.get(k) != v for k, v in where.items()):
+        if where and not matches(meta, where):
             skipped["filtered"] = skipped.get("filtered", 0) + 1
             continue
         widths = {len(s) for s in steps}
@@ -158,8 +212,10 @@ class EnsembleCodec(Codec):
         augment: true: also train on every seating of the predicted performers (6x the data
             for a quartet); "all": each performer in turn as the lead, with every order of
             the others (24x); false: as recorded.
-        where: Keep only the JSONL performances whose metadata equal these values, e.g.
-            {"type": "improvisation"}; None = all.
+        where: Keep only the JSONL performances whose metadata meet these conditions: a
+            value, a list of values (one of them), or {"min": a, "max": b, "not": v} (a range
+            and/or values excluded), e.g. {"type": "improvisation", "context": {"not":
+            "demonstration"}, "length_seconds": {"min": 60}}; None = all.
     """
 
     name = "ensemble"
@@ -177,9 +233,7 @@ class EnsembleCodec(Codec):
         lead = _indices("lead", lead, performers)
         predict = [i for i in range(performers) if i not in lead] if predict is None \
             else _indices("predict", predict, performers)
-        if where is not None and not isinstance(where, dict):
-            raise EnsembleError(f'where must be a table of metadata values, e.g. '
-                                f'where={{"type": "improvisation"}}, got {_shown(where)}')
+        check_where(where)
         if not lead or not predict or set(lead) & set(predict) or \
                 len(set(lead + predict)) != len(lead + predict) or \
                 not all(0 <= i < performers for i in lead + predict):

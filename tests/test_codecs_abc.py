@@ -416,6 +416,14 @@ def test_normalize_unit_rewrites_lengths_in_eighths():
         to_unit(tokenize_tune("X:1\nL:1/4\nK:G\nG64|\n"))
 
 
+def test_a_chord_is_as_long_as_its_first_note():
+    """ABC 2.1, 4.17 (and music21): [E G/2] lasts as long as its E; bars() took the G's."""
+    text = "X:1\nM:2/4\nL:1/8\nK:C\n[EG/2] [E/2G] [E2G]/2 z|\n"
+    [bar] = bars(tokenize_tune(text))
+    assert bar.length == 1 + Fraction(1, 2) + 1 + 1  # eighths
+    assert sum(length for _, length in m21_notes(text)) == bar.length / 2  # quarters
+
+
 def _irish_tunes() -> list[str]:
     files = corpora.resolve_files(["folk:irish"])[0]
     return [t for f in files for t in split_tunes(f.read_text(encoding="latin-1"))]

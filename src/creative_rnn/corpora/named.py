@@ -156,6 +156,6 @@ NAMED: dict[str, tuple[str, Callable[..., list[Path]]]] = {
 
 def _quartets() -> Path:
     from .quartets import quartet_file  # music21's parse runs only when asked for
-    return quartet_file()
+    return quartet_file(bach_files)
 
 

@@ -14,6 +14,7 @@ The file is made once from music21's bundled chorales and cached (JSONL, one cho
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from ..core.files import atomic_write_text, cache_dir
@@ -25,14 +26,13 @@ CLASSES = 13  # 12 pitch classes above the tonic and the rest
 VERSION = 1  # bump when the file's meaning changes: the cache name carries it
 
 
-def quartet_file() -> Path:
-    """The cached JSONL of the chorales with four voices, made on first use."""
+def quartet_file(chorales: Callable[[], list[Path]]) -> Path:
+    """The cached JSONL of the ``chorales()`` files with four voices, made on first use."""
     target = cache_dir() / f"quartets-v{VERSION}.jsonl"
     if target.is_file():
         return target
-    from .named import bach_files  # the chorale files; named imports this module lazily too
     lines = []
-    for path in bach_files():
+    for path in chorales():
         steps = _quartet(path)
         if steps:
             lines.append(json.dumps({"bwv": path.name.removesuffix(".mxl"),

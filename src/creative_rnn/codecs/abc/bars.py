@@ -58,6 +58,7 @@ def bars(tokens: Sequence[str]) -> list[Bar]:
     tup_mult, tup_left, factor = Fraction(1), 0, Fraction(1)
     in_chord = in_grace = False
     chord_first: Fraction | None = None
+    chord_notes = 0  # notes so far in the open chord: only the first one's length counts
     edge_next = True
     for t in tokens:
         bare = t.strip("[]")
@@ -81,7 +82,7 @@ def bars(tokens: Sequence[str]) -> list[Bar]:
         elif in_grace:
             continue
         elif t == "[":
-            in_chord, chord_first = True, None
+            in_chord, chord_first, chord_notes = True, None, 0
         elif t == "]" and in_chord:
             in_chord = False
             events.append([chord_first or Fraction(1), tup_mult * factor])
@@ -90,7 +91,7 @@ def bars(tokens: Sequence[str]) -> list[Bar]:
             tup_mult = tup_mult if tup_left else Fraction(1)
         elif is_pitch(t) or t == "z":
             if in_chord:
-                chord_first = chord_first or Fraction(1)
+                chord_first, chord_notes = chord_first or Fraction(1), chord_notes + 1
                 continue
             events.append([Fraction(1), tup_mult * factor])
             notes += t != "z"
@@ -98,7 +99,8 @@ def bars(tokens: Sequence[str]) -> list[Bar]:
             tup_mult = tup_mult if tup_left else Fraction(1)
         elif is_duration(t):
             if in_chord:
-                chord_first = parse_duration(t) if chord_first in (None, 1) else chord_first
+                if chord_notes == 1:  # [E G/2] is as long as its E, not its G
+                    chord_first = parse_duration(t)
             elif events:
                 events[-1][0] *= parse_duration(t)
         elif t in BROKEN and events:

@@ -30,6 +30,20 @@ def _session_cache(tmp_path_factory):
         os.environ["CREATIVE_RNN_CACHE"] = old
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_library(tmp_path_factory):
+    """Pieces that tests make (every `sample` records them) go to this session's own
+    library, never to ./runs/library.sqlite in the repository (subprocesses inherit it)."""
+    old = os.environ.get("CREATIVE_RNN_LIBRARY")
+    os.environ["CREATIVE_RNN_LIBRARY"] = str(tmp_path_factory.mktemp("library") /
+                                             "library.sqlite")
+    yield
+    if old is None:
+        os.environ.pop("CREATIVE_RNN_LIBRARY", None)
+    else:
+        os.environ["CREATIVE_RNN_LIBRARY"] = old
+
+
 @pytest.fixture(scope="session")
 def startrek() -> Path:
     return shared_file("text/startrekepisodes.txt")

@@ -61,6 +61,8 @@ LAYOUT: dict[str, str] = {
              "grad_norm, and val_loss where validation ran (nats per token)",
     PLOT: "the training and validation loss curves",
 }
+NO_RUN = ("run directory {run} does not exist; train one first, or give a starter model's "
+          "name (`creative-rnn models` lists them)")
 # how a user reads a run of each task, for the error when a reader gets the wrong kind
 READERS = {"lm": "creative-rnn sample", "classify": "creative-rnn classify",
            "seq2seq": "creative-rnn respond"}
@@ -80,6 +82,9 @@ def check_new(out: str | Path) -> None:
     """Refuse ``out`` for a new run before any work: a run with weights (resume it), a file,
     or a folder of someone else's files (a new run would replace their config.json)."""
     out = Path(out)
+    if starters.is_starter(out):
+        raise UserError(f"{out} is the shipped starter model {out.name!r}, which is never "
+                        f"written to; fine-tune a copy with --from {out.name} and a new --out")
     if exists(out):
         raise UserError(f"{out} already holds a run; continue it with --resume {out} "
                         "or choose another --out")
@@ -124,9 +129,11 @@ def exists(run: str | Path) -> bool:
 
 
 def read_config(run: str | Path) -> dict[str, Any]:
-    run = Path(run)
+    run = locate(run)
     if not run.is_dir():
-        raise CheckpointError(f"run directory {run} does not exist; train one first")
+        raise CheckpointError(NO_RUN.format(run=run))
+    if starters.is_starter(run):
+        starters.verify(run.name)
     config = read_json(run / CONFIG)
     if not isinstance(config, dict):
         raise CheckpointError(f"{run / CONFIG} is not a JSON object; restore it or train again")
@@ -156,9 +163,10 @@ def task_of(config: dict[str, Any]) -> str:
 
 
 def read_codec(run: str | Path) -> codecs.Codec:
-    data = read_json(Path(run) / CODEC)
+    run = locate(run)
+    data = read_json(run / CODEC)
     if not isinstance(data, dict):
-        raise CheckpointError(f"{Path(run) / CODEC} is not a JSON object; restore it or train "
+        raise CheckpointError(f"{run / CODEC} is not a JSON object; restore it or train "
                               "again")
     return codecs.from_json(data)
 
@@ -183,7 +191,7 @@ def read_run(run_dir: str | Path, task: str, last: bool = False
              ) -> tuple[dict[str, Any], codecs.Codec, ModelConfig, TaskOptions, Path]:
     """A run of ``task``: its config, codec, model config, task options and the path of its
     best (or ``last``) weights. A run of another task is refused, naming its reader."""
-    run = Path(run_dir)
+    run = locate(run_dir)
     config = read_config(run)
     actual = task_of(config)
     if actual != task:
@@ -200,8 +208,9 @@ def read_run(run_dir: str | Path, task: str, last: bool = False
 # --- weights -------------------------------------------------------------------------------
 def weights_path(run: str | Path, last: bool = False) -> Path:
     """The best weights unless ``last`` (or unless no evaluation has kept any yet)."""
-    best = Path(run) / BEST / WEIGHTS
-    return Path(run) / WEIGHTS if last or not best.exists() else best
+    run = locate(run)
+    best = run / BEST / WEIGHTS
+    return run / WEIGHTS if last or not best.exists() else best
 
 
 def save_weights(run: str | Path, state_dict: dict[str, torch.Tensor], meta: dict[str, Any],
@@ -337,10 +346,13 @@ _STATE_FIELDS: dict[str, Callable[[Any], bool]] = {
 # --- metrics -------------------------------------------------------------------------------
 def read_metrics(run: str | Path, missing_ok: bool = False) -> list[dict[str, Any]]:
     """The logged rows; a line cut by a kill mid-write is skipped."""
-    path = Path(run) / METRICS
+    run = locate(run)
+    path = run / METRICS
     if not path.is_file():
         if missing_ok:
             return []
+        if not run.is_dir():
+            raise CheckpointError(NO_RUN.format(run=run))
         raise CheckpointError(f"{path} is missing; is {run} a run directory?")
     rows = []
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():

@@ -6,7 +6,7 @@ here with ``add_commands(subparsers) -> {name: function(args)}``:
     training.py  demo, corpus, train        reading.py  sample, evaluate, plot
     play.py      perform, respond, classify  inside.py   viz, viz-gradients
     web.py       serve                       bench.py    bench
-    docs.py      docs
+    docs.py      docs                        library.py  library (pieces made so far)
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import sys
 
 from .. import __version__
 from ..errors import UserError
-from . import bench, docs, inside, play, reading, training, web
+from . import bench, docs, inside, library, models, play, reading, training, web
 
-GROUPS = (training, reading, play, inside, web, bench, docs)
+GROUPS = (training, reading, play, inside, web, bench, docs, library, models)
 
 
 def parser() -> tuple[argparse.ArgumentParser, dict]:

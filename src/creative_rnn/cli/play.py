@@ -6,15 +6,19 @@ import sys
 from typing import Any
 
 from ..errors import UserError
+from ..library import Recorded, location, record
+from ..library.take import Take, take_piece
 from ..live import OscServer, load_stepper, parse_host_port, run_lines
 from ..sampling import Classifier, Responder
+from .library import add_record_options, library_arg, tell
 from .options import GREEDY_HELP, SEED_HELP, TEMPERATURE_HELP, TOP_K_HELP, TOP_P_HELP
 
 
 def add_commands(sub) -> dict:
     p = sub.add_parser("perform", help="live call-and-response with a trained run "
                                        "(stdin/stdout lines, or OSC with --osc)")
-    p.add_argument("run", metavar="RUN", help="the run directory to play with")
+    p.add_argument("run", metavar="RUN",
+                   help="the run directory to play with, or a starter model's name")
     p.add_argument("--osc", nargs="?", const="127.0.0.1:5005", metavar="HOST:PORT",
                    help="listen for OSC /lead messages over UDP (default 127.0.0.1:5005)")
     p.add_argument("--reply", metavar="HOST:PORT",
@@ -25,6 +29,7 @@ def add_commands(sub) -> dict:
     p.add_argument("--greedy", action="store_true", help=GREEDY_HELP)
     p.add_argument("--seed", type=int, help=SEED_HELP)
     p.add_argument("--last", action="store_true", help="latest weights instead of the best")
+    add_record_options(p)
     m = p.add_argument_group("MIDI (melody, performance and abc runs; see README, Play live)")
     m.add_argument("--midi-in", metavar="PORT", help="listen to this MIDI input port "
                    "(a name, or a unique part of one; `creative-rnn midi-ports` lists them)")
@@ -123,6 +128,32 @@ def cmd_perform(args) -> None:
     stepper = load_stepper(args.run, last=args.last, temperature=args.temperature,
                            top_k=args.top_k, top_p=args.top_p, greedy=args.greedy,
                            seed=args.seed)
+    if location(library_arg(args)) is None:
+        _play(args, stepper, settings, midi)
+        return
+    take, written = Take(stepper), []
+    try:  # the take is recorded however the performance ends (Ctrl-C included)
+        written = _play(args, take, settings, midi)
+    finally:
+        _record_take(args, take, settings, written)
+
+
+def _record_take(args, take, settings, written: list) -> None:
+    """Both voices of the take into the library, with the settings it was played with."""
+    played = {k: getattr(args, k) for k in ("temperature", "top_k", "top_p", "greedy", "seed")}
+    played["mode"] = settings.mode if settings is not None else ("osc" if args.osc else "lines")
+    try:
+        piece = take_piece(take, args.run, args.last, played, written)
+    except Exception as e:  # noqa: BLE001 - never in the way of how the performance ended
+        tell(Recorded(why=f"its provenance could not be read ({type(e).__name__}: {e})"),
+             written)
+        return
+    if piece is not None:
+        tell(record(piece, library_arg(args)), written)
+
+
+def _play(args, stepper, settings, midi) -> list:
+    """The performance itself; the files it wrote."""
     if midi:
         from ..midi_live import parse_cc_map
         from ..midi_live.session import perform
@@ -134,13 +165,13 @@ def cmd_perform(args) -> None:
         print(f"{performer.answers} answer(s)" + (f"; wrote {performer.written}"
                                                   if performer.written else ""),
               file=sys.stderr)
-        return
+        return [performer.written] if performer.written else []
     if args.osc is None:
         if sys.stdin.isatty():
             print("type the lead value(s) and Enter; 'reset' starts again; Ctrl-D ends",
                   file=sys.stderr)
         run_lines(stepper, sys.stdin)
-        return
+        return []
     host, port = parse_host_port(args.osc)
     reply = parse_host_port(args.reply) if args.reply else None
     server = OscServer(stepper, host, port, reply)
@@ -151,6 +182,7 @@ def cmd_perform(args) -> None:
         server.serve()
     except KeyboardInterrupt:
         print(f"\nanswered {server.answered} step(s)", file=sys.stderr)
+    return []
 
 
 def cmd_midi_ports(args) -> None:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 
+from ..library import Recorded, location, record
+from ..library.provenance import new_seed, sample_piece
 from ..novelty import novelty
 from ..sampling import load, output_paths
 from ..sampling.generator import WHOLE_DRAWS
 from ..training.evaluation import evaluate
 from ..viz.curves import plot_runs
+from .library import add_record_options, library_arg, tell
 from .options import GREEDY_HELP, SEED_HELP, TEMPERATURE_HELP, TOP_K_HELP, TOP_P_HELP, fmt
 
 
 def add_commands(sub) -> dict:
     s = sub.add_parser("sample", help="generate from a trained run")
-    s.add_argument("run", metavar="RUN", help="the run directory to sample from")
+    s.add_argument("run", metavar="RUN", help="the run directory to sample from, or a "
+                   "starter model's name (creative-rnn models lists them)")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--prime", default="",
                    help="what each sample starts from, in the codec's text form")
@@ -37,6 +41,9 @@ def add_commands(sub) -> dict:
     s.add_argument("--novelty", action="store_true",
                    help="after each sample, a line from the copy meter: its longest span copied "
                         "from the training corpus and the share of its n-grams found there")
+    s.add_argument("--novelty-parent", action="store_true",
+                   help="after each sample, the copy meter's line against the parent's training "
+                        "corpus (a run fine-tuned with train --from), apart from its own corpus")
     s.add_argument("--max-copy", type=int, metavar="N",
                    help="never copy more than N consecutive tokens of the training corpus")
     s.add_argument("--unknown", default="error", choices=["error", "skip"],
@@ -47,18 +54,24 @@ def add_commands(sub) -> dict:
     s.add_argument("--engine", default="auto", choices=["auto", "torch", "fast"],
                    help="step engine: fast = compiled CPU step, or a CUDA graph on a GPU; "
                         "torch = eager PyTorch; auto = fast where it applies")
+    add_record_options(s)
 
     e = sub.add_parser("evaluate", help="validation loss and a table about samples")
-    e.add_argument("run", metavar="RUN", help="the run directory to evaluate")
+    e.add_argument("run", metavar="RUN",
+                   help="the run directory to evaluate, or a starter model's name")
     e.add_argument("--num", type=int, default=20, help="samples drawn for the tables")
     e.add_argument("--last", action="store_true", help="latest weights instead of the best")
     e.add_argument("--complete-bars", action="store_true",
                    help="ABC: sample the quality table's tunes with complete bars")
     e.add_argument("--max-copy", type=int, metavar="N",
                    help="add a row of samples that never copy more than N corpus tokens")
+    e.add_argument("--no-parent-copies", action="store_true",
+                   help="a fine-tuned run: leave out the copy table against its parent's "
+                        "training corpus (its index is built on first use)")
 
     pl = sub.add_parser("plot", help="loss curves of one or more runs")
-    pl.add_argument("runs", nargs="+", metavar="RUN", help="run directories, one curve each")
+    pl.add_argument("runs", nargs="+", metavar="RUN",
+                    help="run directories (or starter models' names), one curve each")
     pl.add_argument("--out", required=True, metavar="PLOT.png", help="the picture to write")
     pl.add_argument("--x", default="step", choices=["step", "elapsed_s"],
                     help="horizontal axis: training steps or seconds of training")
@@ -68,8 +81,12 @@ def add_commands(sub) -> dict:
 def cmd_sample(args) -> None:
     gen = load(args.run, last=args.last, device=args.device, engine=args.engine)
     prime = gen.read_prime(args.prime_file) if args.prime_file else args.prime
+    library = library_arg(args)
+    seed = args.seed
+    if seed is None and location(library) is not None:  # the library keeps the seed used
+        seed = new_seed()
     opts = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                greedy=args.greedy, seed=args.seed, unknown=args.unknown,
+                greedy=args.greedy, seed=seed, unknown=args.unknown,
                 constraints={"complete_bars": args.complete_bars}, max_copy=args.max_copy)
     if args.num == 1 and not args.out:
         steps = gen.generate_ids(prime, length=args.length, **opts)  # checks the prime first
@@ -84,29 +101,59 @@ def cmd_sample(args) -> None:
         if gen.whole_items(opts["constraints"]) and not gen.ended(ids):
             print(f"unfinished: no end token within --length {args.length} tokens, so this "
                   "is not a whole tune (--out writes only whole ones)", file=sys.stderr)
-        if args.novelty:
-            print(novelty(gen, ids=ids).line())
+        _novelty_lines(gen, ids, args)
+        _record(gen, args, library, opts, prime, [ids], [[]], draws="one")
         return
     items, ids, left = _generate(gen, prime, args, opts)
     if left:  # whole tunes only (complete bars): the unfinished are said, not written
         print(f"{left} of {args.num} sample(s) did not reach their end token within --length "
               f"{args.length} tokens in {WHOLE_DRAWS} draws; left out as unfinished (a "
               "larger --length, or a longer-trained run, ends more of them)")
+    files: list[list] = [[] for _ in items]
     if args.out:
-        written = []
         formats = args.format or gen.codec.default_formats()
-        for item, path in zip(items, output_paths(args.out, args.num)):
-            written += gen.codec.outputs(item, path.with_suffix(""), formats)
+        for i, (item, path) in enumerate(zip(items, output_paths(args.out, args.num))):
+            files[i] = gen.codec.outputs(item, path.with_suffix(""), formats)
+        written = [f for each in files for f in each]
         print(f"wrote {len(written)} file(s): {', '.join(map(str, written))}")
         for i, sample in enumerate(ids, 1):
-            if args.novelty:
-                print(f"sample {i}: {novelty(gen, ids=sample).line()}")
+            _novelty_lines(gen, sample, args, f"sample {i}: ")
     else:
         for i, item in enumerate(items, 1):
             print(f"--- sample {i} ---")
             print(gen.codec.render(item))
-            if args.novelty:
-                print(novelty(gen, ids=ids[i - 1]).line())
+            _novelty_lines(gen, ids[i - 1], args)
+    _record(gen, args, library, opts, prime, ids, files, draws="whole")
+
+
+def _record(gen, args, library, opts: dict, prime, ids: list, files: list, draws: str
+            ) -> None:
+    """Each sample into the library with its provenance (one transaction), and one line on
+    stderr: recorded as which pieces, or why not (the samples are written all the same)."""
+    if location(library) is None:
+        return
+    options = {k: v for k, v in opts.items() if k != "seed"}
+    written = [f for each in files for f in each]
+    try:
+        pieces = [sample_piece(gen, args.run, sample, maker="sample", seed=opts["seed"],
+                               options=options, length=args.length, num=args.num, index=i,
+                               prime=prime, last=args.last, draws=draws, files=files[i],
+                               novelty=novelty(gen, ids=sample) if args.novelty else None)
+                  for i, sample in enumerate(ids)]
+    except Exception as e:  # noqa: BLE001 - the library never stops a sample
+        tell(Recorded(why=f"its provenance could not be read ({type(e).__name__}: {e})"),
+             written)
+        return
+    tell(record(pieces, library), written)
+
+
+def _novelty_lines(gen, ids: list[int], args, head: str = "") -> None:
+    """The copy meter's lines asked for: against the run's corpus (--novelty) and against
+    its parent's (--novelty-parent)."""
+    if args.novelty:
+        print(head + novelty(gen, ids=ids).line())
+    if args.novelty_parent:
+        print(f"{head}parent's corpus: {novelty(gen, ids=ids, against='parent').line()}")
 
 
 def _generate(gen, prime, args, opts: dict) -> tuple[list, list[list[int]], int]:
@@ -119,8 +166,10 @@ def _generate(gen, prime, args, opts: dict) -> tuple[list, list[list[int]], int]
 
 def cmd_evaluate(args) -> None:
     row = evaluate(args.run, num=args.num, last=args.last,
-                   constraints={"complete_bars": args.complete_bars}, max_copy=args.max_copy)
+                   constraints={"complete_bars": args.complete_bars}, max_copy=args.max_copy,
+                   parent_copies=not args.no_parent_copies)
     quality, copies, music = row.pop("quality"), row.pop("novelty"), row.pop("music")
+    parent = row.pop("parent_novelty", {})
     width = max(len(k) for k in row)
     for k, v in row.items():
         print(f"{k:<{width}}  {fmt(v)}")
@@ -130,6 +179,13 @@ def cmd_evaluate(args) -> None:
     elif copies:
         print("\ncopies of the training corpus (validation: held-out text, never trained on)")
         _table(copies)
+    if "not measured" in parent:
+        print(f"\ncopies of the parent's training corpus: not measured: "
+              f"{parent['not measured']['reason']}")
+    elif parent:
+        print("\ncopies of the parent's training corpus (the run was fine-tuned from it; "
+              "validation: this run's held-out text)")
+        _table(parent)
     if music:
         print("\nmusic measures (MusPy's definitions; validation: held-out pieces)")
         _table(music["measures"])

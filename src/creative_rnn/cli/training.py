@@ -11,19 +11,23 @@ from ..demo import demo
 from ..errors import UserError
 from ..training import train
 from ..training.distributed import is_main
+from ..training.verdict import small_corpus_note
+from .library import add_record_options, library_arg
 from .options import SEED, named_options, parse_codec_options, real, whole
 
 CODEC_HELP = f"how the corpus becomes tokens: {', '.join(codecs.names())}"
 
 
 def add_commands(sub) -> dict:
-    d = sub.add_parser("demo", help="train on built-in folk tunes for a few minutes, write tunes")
+    d = sub.add_parser("demo", help="tunes from the folk starter at once, then fine-tune it on "
+                                     "jigs for a few minutes and write tunes again")
     d.add_argument("--out", default="creative-rnn-demo",
                    help="folder for the run, the tunes and the loss plot (a second demo reuses "
                         "its run)")
     d.add_argument("--minutes", type=real(0, MAX_MINUTES, low_open=True), default=3.0,
-                   help="minutes of training (more than 0); a slow machine needs more")
+                   help="minutes of fine-tuning (more than 0); a slow machine needs more")
     d.add_argument("--seed", type=SEED, default=1, help="seed of the training and the tunes")
+    add_record_options(d)
 
     c = sub.add_parser("corpus", help="size, vocabulary and a sample of a corpus")
     c.add_argument("source", nargs="+", metavar="NAME|PATH",
@@ -41,7 +45,11 @@ def add_commands(sub) -> dict:
                    help=f"files, folders, globs or names: {', '.join(corpora.NAMED)}")
     t.add_argument("--out", help="run directory to create")
     t.add_argument("--resume", metavar="RUN", help="continue RUN in place")
-    t.add_argument("--codec", default="char", help=CODEC_HELP)
+    t.add_argument("--from", dest="init_from", metavar="NAME|RUN",
+                   help="fine-tune: start from a starter model (by name) or a trained run: "
+                        "its weights, codec and model size, the vocabulary grown by new "
+                        "symbols, with a learning rate and budget fitted to fine-tuning")
+    t.add_argument("--codec", help=CODEC_HELP + " (default char; with --from, the parent's)")
     t.add_argument("--documents", action="store_true",
                    help="train on whole items framed by start/end tokens")
     t.add_argument("--unit", default="line", choices=["line", "paragraph", "file"],
@@ -76,7 +84,7 @@ def add_commands(sub) -> dict:
 
 
 def cmd_demo(args) -> None:
-    demo(out=args.out, minutes=args.minutes, seed=args.seed)
+    demo(out=args.out, minutes=args.minutes, seed=args.seed, library=library_arg(args))
 
 
 def cmd_corpus(args) -> None:
@@ -91,6 +99,9 @@ def cmd_corpus(args) -> None:
     n_tokens = sum(len(codec.encode(item)) for item in corpus.items)
     print(f"files: {len(corpus.sources)}   items: {len(corpus.items)}   tokens: {n_tokens:,}"
           f"   vocabulary: {codec.vocab_size - NUM_SPECIAL} (+{NUM_SPECIAL} special)")
+    note = small_corpus_note(n_tokens, codec.name)  # before training a model on it
+    if note:
+        print(note)
     if corpus.skipped:
         print(f"skipped {len(corpus.skipped)} unreadable file(s):")
         for note in corpus.skipped:
@@ -112,19 +123,23 @@ def cmd_train(args) -> None:
         if args.corpus or args.out:
             raise UserError("--resume RUN takes its corpus and config from RUN; "
                             "drop the corpus and --out")
-        result = train(resume=args.resume, progress_bar=not args.quiet, **overrides)
+        result = train(resume=args.resume, progress_bar=not args.quiet,
+                       init_from=args.init_from, **overrides)
     else:
         if not args.corpus or not args.out:
             raise UserError("train needs a corpus and --out RUN, e.g. "
                             "creative-rnn train text.txt --out runs/mine")
         codec = args.codec
+        if args.codec_opt and args.init_from:
+            raise UserError(f"--from {args.init_from} keeps its parent's codec options; drop "
+                            "--codec-opt")
         if args.codec_opt:  # options other than the text codecs' own flags
-            codec = codecs.get(args.codec, **parse_codec_options(args.codec_opt))
+            codec = codecs.get(args.codec or "char", **parse_codec_options(args.codec_opt))
         result = train(corpus=args.corpus, out=args.out, codec=codec, preset=args.preset,
                        config=args.config, documents=args.documents or None, unit=args.unit,
                        encoding=args.encoding, max_vocab=args.max_vocab,
                        named_options=named_options(args), progress_bar=not args.quiet,
-                       task=args.task,
+                       task=args.task, init_from=args.init_from,
                        **overrides)
     if not is_main():  # torchrun: rank 0 speaks for the run
         return

@@ -7,13 +7,15 @@ import sys
 
 from ..core.device import resolve_device
 from ..errors import UserError
+from .library import add_record_options, library_arg
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_commands(sub) -> dict:
     s = sub.add_parser("serve", help="web studio: generate, listen, look inside, train")
-    s.add_argument("runs", nargs="*", metavar="RUN", help="run directories to serve")
+    s.add_argument("runs", nargs="*", metavar="RUN",
+                   help="run directories (or starter models' names) to serve")
     s.add_argument("--host", default="127.0.0.1",
                    help="address to listen on; anything but loopback is reachable by others")
     s.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -29,6 +31,7 @@ def add_commands(sub) -> dict:
     s.add_argument("--max-trainings", type=int, default=1,
                    help="trainings from the page at once; more are answered 'busy' (429)")
     s.add_argument("--max-upload-mb", type=float, default=2.0, help="cap on an uploaded corpus")
+    add_record_options(s)  # the library the studio keeps its pieces and drafts in
     return {"serve": cmd_serve}
 
 
@@ -72,7 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
                         "creative-rnn serve runs/mine")
     device = str(resolve_device(args.device))
     app = create_app(args.runs, runs_dir=args.runs_dir, limits=limits_from(args), device=device,
-                     hosts=hosts_from(args))
+                     hosts=hosts_from(args), library_at=library_arg(args))
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who can reach this address can use "
               "the studio (generate, train, upload). Use --host 127.0.0.1 to keep it local. "

@@ -171,6 +171,18 @@ class Codec:
         self.vocab = Vocabulary.build(tokens)
         self.check_vocab()
 
+    def grow(self, fitted: Codec) -> list[str]:
+        """Append the tokens of ``fitted`` (a codec like this one, fitted to another corpus)
+        that this vocabulary lacks, after its own ids, and return them. Fixed-vocabulary
+        codecs (melody, performance, ensemble) fit to the same tokens, so nothing is added
+        and a symbol outside them stays the codec's usual error."""
+        vocab = self._need_vocab()
+        added = [t for t in fitted._need_vocab().tokens if t not in vocab]
+        if added:
+            self.vocab = vocab.grown(added)
+            self.check_vocab()
+        return added
+
     def check_vocab(self) -> None:
         """Hook for a codec to refuse an implausible vocabulary."""
 

@@ -50,6 +50,12 @@ class Vocabulary:
     def token(self, i: int) -> str:
         return self.tokens[i]
 
+    def grown(self, tokens: Iterable[str]) -> Vocabulary:
+        """This vocabulary with ``tokens`` it lacks appended, in their order: every old token
+        keeps its id, so a model trained on this vocabulary keeps its rows (fine-tuning)."""
+        new = [t for t in dict.fromkeys(tokens) if t not in self.index]
+        return Vocabulary(self.tokens[NUM_SPECIAL:] + new)
+
     def to_json(self) -> list[str]:
         return list(self.tokens)
 

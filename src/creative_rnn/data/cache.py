@@ -102,11 +102,15 @@ def encode_items(spec: dict[str, Any], codec: Codec, fit: bool, progress: bool =
     _show_skipped(corpus.skipped)
     if fit:
         codec.fit(corpus.items)
-    unknown = "error" if not fit else "unk"
     items = tqdm(corpus.items, unit="item", desc="encoding corpus", file=sys.stderr,
                  disable=not progress)
     try:
-        encoded = [codec.encode(item, unknown=unknown) for item in items]
+        # a fitted codec holds every token but the rare words a capped vocabulary (word)
+        # leaves out: <unk>. A given vocabulary (a resume, a fine-tune) encodes as the codec
+        # does by default: a capped one gives <unk> for its rare words again, the others name
+        # a token they lack (the corpus changed)
+        encoded = [codec.encode(item, unknown="unk") if fit else codec.encode(item)
+                   for item in items]
     except UserError as e:
         raise CheckpointError(f"the corpus no longer matches the run's vocabulary: {e}") from None
     return TokenStore.build(encoded, codec.vocab_size, spec["documents"]), corpus

@@ -12,20 +12,24 @@ This module is bottom-layer: it imports nothing of the package but core and erro
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from ..core.files import read_json
-from ..errors import UserError
+from ..errors import CheckpointError, UserError
 
 HOME = Path(__file__).resolve().parent
 MANIFEST = "starter.json"
 MAX_BYTES = 10 * 1024 * 1024  # the issue's limit on one starter's weights
+_VERIFIED: set[str] = set()  # starters whose files matched their manifest in this process
 
 
 def names() -> list[str]:
     """The starters this install has, sorted."""
-    return sorted(p.name for p in HOME.iterdir() if (p / MANIFEST).is_file())
+    # a name starting with "." is the packer's folder in the making (build.py)
+    return sorted(p.name for p in HOME.iterdir()
+                  if not p.name.startswith(".") and (p / MANIFEST).is_file())
 
 
 def path(name: str) -> Path:
@@ -51,3 +55,32 @@ def is_starter(run: str | Path) -> bool:
         return Path(run).resolve().parent == HOME and Path(run).name in names()
     except OSError:
         return False
+
+
+def checksums(name: str) -> dict[str, str]:
+    """File name -> SHA-256 as the manifest records them (the weights and the small files)."""
+    m = manifest(name)
+    weights, files = m.get("weights"), m.get("files")
+    if not (isinstance(weights, dict) and isinstance(files, dict)):
+        raise CheckpointError(f"the starter {name!r} has no checksums in its {MANIFEST}; "
+                              "reinstall creative-rnn")
+    return {**files, weights.get("file", "model.safetensors"): weights.get("sha256")}
+
+
+def verify(name: str) -> None:
+    """Check the starter's files against its manifest, once per process: a damaged or edited
+    install is refused, asking for a reinstall (the files are the package's, not the user's)."""
+    if name in _VERIFIED:
+        return
+    folder = path(name)
+    for file, expected in checksums(name).items():
+        try:
+            found = hashlib.sha256((folder / file).read_bytes()).hexdigest()
+        except OSError:
+            found = None
+        if found != expected:
+            raise CheckpointError(f"the starter model {name!r} is damaged ({folder / file} "
+                                  f"{'fails its checksum' if found else 'cannot be read'}); "
+                                  "reinstall creative-rnn (pip install --force-reinstall "
+                                  "creative-rnn)")
+    _VERIFIED.add(name)

@@ -49,9 +49,11 @@ def validation_figures(run_dir: str | Path, last: bool = False, device: str = "c
                        ) -> tuple[dict[str, float], Task, dict[str, Any]]:
     """The evaluator on a saved run's weights (best unless ``last``), in the precision the
     run trained in; also the task and config, for callers that go on to sample."""
-    run = Path(run_dir)
+    run = rundir.locate(run_dir)  # a path, or a starter model's name
     if not (run / rundir.CONFIG).exists():
-        raise CheckpointError(f"{run_dir} is not a run directory (no {rundir.CONFIG})")
+        raise CheckpointError(f"{run_dir} is not a run directory (no {rundir.CONFIG}); give a "
+                              "run directory or a starter model's name (`creative-rnn "
+                              "models` lists them)")
     config = rundir.read_config(run)
     _, train_cfg, _ = configs(run, config)
     task = task_from_run(run, config)
@@ -161,6 +163,16 @@ def novelty_table(gen: Generator, task: Task, free: list[list[int]], num: int, l
     return rows
 
 
+def parent_novelty_table(gen: Generator, task: Task, free: list[list[int]], num: int,
+                         length: int) -> dict[str, dict[str, float]]:
+    """The copy meter against the parent's training corpus, for a fine-tuned run: the free
+    samples, and the new corpus's held-out text as the reference (what new material shares
+    with the parent's corpus by itself)."""
+    val = validation_pieces(task, num, max(1, length))
+    return {"sampled": novelty_rows(gen, free, against="parent"),
+            "validation": novelty_rows(gen, val, against="parent")}
+
+
 def music_table(gen: Generator, task: Task, free: list[list[int]], num: int, length: int
                 ) -> dict[str, Any]:
     """MusPy's measures of the samples and of the held-out validation material (the
@@ -186,10 +198,12 @@ def music_table(gen: Generator, task: Task, free: list[list[int]], num: int, len
 
 def evaluate(run_dir: str | Path, num: int = 20, last: bool = False,
              constraints: dict[str, Any] | None = None, max_copy: int | None = None,
-             length: int = 500) -> dict[str, Any]:
+             length: int = 500, parent_copies: bool = True) -> dict[str, Any]:
     """Validation loss per token (the number the training log printed for these weights);
     for language models also a table about samples, the codec's quality rows, the copy
-    meter's rows (``novelty``) and, for music, the field's measures (``music``)."""
+    meter's rows (``novelty``), for a fine-tuned run the meter against its parent's corpus
+    (``parent_novelty``, unless ``parent_copies`` is False) and, for music, the field's
+    measures (``music``)."""
     if max_copy is not None:
         check_max_copy(max_copy)
     figures, task, config = validation_figures(run_dir, last)
@@ -198,6 +212,7 @@ def evaluate(run_dir: str | Path, num: int = 20, last: bool = False,
                            "bits_per_token": loss / math.log(2), **figures}
     if task.name != "lm" or task.codec.output_size != task.codec.vocab_size:
         row["quality"], row["novelty"], row["music"] = {}, {}, {}  # answers need a call
+        row["parent_novelty"] = {}
         return row  # (respond) or a lead (perform)
     gen = Generator(task.model.eval(), task.codec, config, "cpu")
     free = sample_ids(gen, num, length)
@@ -209,9 +224,16 @@ def evaluate(run_dir: str | Path, num: int = 20, last: bool = False,
         if max_copy is not None:
             raise
         row["novelty"] = {"not measured": {"reason": str(e)}}
+    row["parent_novelty"] = {}
+    if parent_copies and isinstance(config.get("parent"), dict):  # fine-tuned (train --from)
+        try:
+            row["parent_novelty"] = parent_novelty_table(gen, task, free, num, length)
+        except UserError as e:  # the parent's corpus is gone: said, the rest stands
+            row["parent_novelty"] = {"not measured": {"reason": str(e)}}
     row["music"] = music_table(gen, task, free, num, length)
     return row
 
 
 __all__ = ["validate", "evaluate", "validation_loss", "validation_figures", "sample_table",
-           "sample_ids", "quality_rows", "novelty_table", "music_table", "sample_loss"]
+           "sample_ids", "quality_rows", "novelty_table", "parent_novelty_table",
+           "music_table", "sample_loss"]

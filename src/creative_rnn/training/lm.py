@@ -91,14 +91,21 @@ def fit_shapes(train_cfg: TrainConfig, train_split: Split) -> TrainConfig:
     return train_cfg
 
 
+def corpus_spec(sources: list[str], documents: bool, unit: str = "line",
+                named_options: dict | None = None) -> dict[str, Any]:
+    """The corpus description a run records (config.json "corpus") and the cache reads."""
+    return {"sources": [str(s) for s in sources], "documents": documents, "unit": unit,
+            "named_options": named_options or {}}
+
+
 def new_task(sources: list[str], codec: Codec, model_cfg: ModelConfig, train_cfg: TrainConfig,
              options: TaskOptions, unit: str = "line", named_options: dict | None = None,
-             **_: Any) -> tuple[LanguageModelTask, TrainConfig]:
-    """Load and encode the corpus (fitting the codec), shrink shapes for a small corpus.
+             fit: bool = True, **_: Any) -> tuple[LanguageModelTask, TrainConfig]:
+    """Load and encode the corpus (fitting the codec unless ``fit`` is False: a fine-tune
+    keeps its parent's vocabulary, grown), shrink shapes for a small corpus.
     A language model has no task options (``resolve`` refuses their keys)."""
-    spec = {"sources": [str(s) for s in sources], "documents": train_cfg.documents,
-            "unit": unit, "named_options": named_options or {}}
-    store = prepare_store(spec, codec, fit=True)
+    spec = corpus_spec(sources, train_cfg.documents, unit, named_options)
+    store = prepare_store(spec, codec, fit=fit)
     splits = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
     train_cfg = fit_shapes(train_cfg, splits[0])
     task = LanguageModelTask(codec, splits, ids_digest(store), spec, model_cfg, train_cfg)

@@ -7,48 +7,67 @@ loop itself is in ``loop.py``; the tasks are ``lm.py``, ``classify.py``, ``seq2s
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from .. import codecs, rundir
+from .. import codecs, rundir, starters
 from ..config import read_config_file, resolve, split_task_options, to_dict
 from ..core.device import resolve_device
 from ..errors import CheckpointError, UserError
-from . import distributed
+from . import distributed, finetune
 from .fit import fit
+from .lm import corpus_spec
 from .loop import RunResult, Trainer
 from .rng import seed_everything
 from .tasks import configs, new_task, task_from_run
+from .verdict import small_corpus_note
 
 UNLIMITED_STEPS = 10**9
 RESUMABLE = ("max_minutes", "max_steps")  # what a resume may change: the budget
 
 
 def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
-          codec: str | codecs.Codec = "char", preset: str | None = None,
+          codec: str | codecs.Codec | None = None, preset: str | None = None,
           config: str | Path | None = None, resume: str | Path | None = None,
           documents: bool | None = None, unit: str = "line", encoding: str = "utf-8",
           max_vocab: int | None = None, named_options: dict | None = None,
           progress_bar: bool = True, stop: threading.Event | None = None, task: str = "lm",
-          pairs: list | None = None, **overrides: Any) -> RunResult:
+          pairs: list | None = None, init_from: str | Path | None = None,
+          **overrides: Any) -> RunResult:
     """Train a new run of ``task`` into ``out``, or continue ``resume`` in place.
 
     ``overrides`` are config keys (``hidden_size=128``, ``max_steps=500``, ...): they win over
     the file and the preset. On resume only ``max_steps``/``max_minutes`` may change.
     Setting ``stop`` (from another thread) ends the run after the current step, saved.
     ``pairs``: ready (call ids, response ids) for seq2seq with a fitted ``codec``.
+    ``codec``: a name or a codec; None is char, or the parent's codec when fine-tuning.
+    ``init_from``: a starter's name or a run directory to fine-tune (finetune.py): the new
+    run starts from its best weights, codec (vocabulary grown by the corpus's new symbols)
+    and model config, with a learning rate and budget fitted to fine-tuning.
     """
     if resume is not None:
+        if init_from is not None:
+            raise UserError("--from starts a new run and --resume continues one (a resumed "
+                            "fine-tune keeps its parent); give only one of them")
         return _resume(Path(resume), progress_bar, stop, **overrides)
     if (corpus is None and pairs is None) or out is None:
         raise UserError("train needs a corpus and --out RUN (or --resume RUN)")
     out = Path(out)
     if distributed.is_main():  # before any work; the other ranks would see rank 0's files
         rundir.check_new(out)
+    parent = None
+    if init_from is not None:  # every refusal before any work (nothing written)
+        parent = finetune.open_parent(init_from, task)
+        finetune.check_codec(parent, codec)
+        if preset is not None:
+            raise UserError(f"--from {init_from} gives the model its size; drop --preset "
+                            "(training keys go in --set)")
+        codec = finetune.parent_codec(parent, encoding, max_vocab)
     overrides, options = split_task_options(task, overrides)
-    if isinstance(codec, str):
-        codec = codecs.for_files(codec, encoding=encoding, max_vocab=max_vocab)
+    if codec is None or isinstance(codec, str):
+        codec = codecs.for_files(codec or "char", encoding=encoding, max_vocab=max_vocab)
     if task == "lm":
         if documents is not None:
             overrides["documents"] = documents
@@ -57,27 +76,57 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
     if "max_minutes" in overrides and overrides["max_minutes"] and "max_steps" not in overrides:
         overrides["max_steps"] = UNLIMITED_STEPS  # a time budget alone: time decides the end
     model_cfg, train_cfg = resolve(preset, config, overrides)
-    if task == "lm" and not codec.is_music and distributed.world().size == 1:
+    pinned = set(overrides) | (set(read_config_file(config)) if config else set())
+    if parent is not None:  # the parent's shape and way of batching, where not set
+        model_cfg = finetune.model_config(parent, model_cfg, pinned)
+        train_cfg = finetune.inherit(parent, train_cfg, pinned)
+    elif task == "lm" and not codec.is_music and distributed.world().size == 1:
         # with --max-minutes on the CPU, the text preset `small` takes a width and batch this
         # machine fits (fit.py); not under torchrun, where every process would measure the same
-        pinned = set(overrides) | (set(read_config_file(config)) if config else set())
         model_cfg, train_cfg = fit(preset, model_cfg, train_cfg, resolve_device(train_cfg.device),
                                    pinned, log=print if progress_bar else lambda line: None)
     seed_everything(train_cfg.seed)
     sources = [corpus] if isinstance(corpus, (str, Path)) else list(corpus or [])
+    added: list[str] = []
+    if parent is not None:  # new symbols get ids after the parent's (finetune.grow)
+        added = finetune.grow(codec, corpus_spec(sources, train_cfg.documents, unit,
+                                                 named_options))
     the_task, train_cfg = new_task(task, sources, codec, model_cfg, train_cfg, options,
-                                   unit=unit, named_options=named_options, pairs=pairs)
+                                   unit=unit, named_options=named_options, pairs=pairs,
+                                   fit=parent is None)
+    described = the_task.describe()
+    if parent is not None:
+        log = print if distributed.is_main() else lambda line: None
+        train_cfg = finetune.begin(parent, the_task, train_cfg, pinned, added, log)
+        described["parent"] = parent.record()
     distributed.check_batch(train_cfg.batch_size, distributed.world())  # before any write
+    # from scratch on a small corpus: said once the run is accepted (a refused one says only
+    # its error)
+    if task == "lm" and parent is None and distributed.is_main():
+        note = small_corpus_note(_corpus_tokens(the_task), codec.name, preset)
+        if note:
+            print(note, file=sys.stderr)
     if distributed.is_main():  # with many processes (torchrun) rank 0 alone writes the run
         rundir.create(out, {"task": task, "model": to_dict(the_task.model_cfg),
                             "train": to_dict(train_cfg),
                             "task_options": dataclasses.asdict(options),
-                            **the_task.describe()}, codec)
+                            **described}, codec)
     return Trainer(out, the_task, train_cfg, stop).run(progress_bar)
+
+
+def _corpus_tokens(task) -> int:
+    """A language model's corpus in tokens, both splits (as `creative-rnn corpus` counts)."""
+    return sum(len(s.stream) if s.stream is not None else sum(len(d) for d in s.docs)
+               for s in (task.train_split, task.val_split))
 
 
 def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
             **overrides: Any) -> RunResult:
+    shipped = rundir.locate(str(run))  # a starter's name or its folder: never written to
+    if starters.is_starter(shipped):
+        raise UserError(f"{run} is the shipped starter model {shipped.name!r}, which is never "
+                        f"written to; to train it further, fine-tune a copy: --from "
+                        f"{shipped.name} --out NEW_RUN")
     if not run.is_dir():
         raise CheckpointError(f"run directory {run} does not exist; check the --resume path")
     config = rundir.read_config(run)

@@ -1,0 +1,55 @@
+"""benchmarks/fine_tune.py on one corpus with a tiny budget: the fine-tuned model, the one
+trained from scratch and the starter alone are all measured, and the JSON is in the format
+the documentation's benchmark pages read (docs/hooks/benchmarks.py), every number finite.
+No timing and no quality is checked here: that is the script's business, on a quiet
+machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW_KEYS = {"measure", "unit", "baseline", "baseline_value", "value", "target", "met", "ratio"}
+
+
+def module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    found = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(found)
+    return found
+
+
+def test_a_tiny_run_writes_finite_rows_in_the_benchmark_format(tmp_path, capsys):
+    bench = module(ROOT / "benchmarks" / "fine_tune.py", "fine_tune")
+    out = tmp_path / "ft.json"
+    bench.main(["--corpus", "poem-1k", "--steps", "2", "--minutes", "5", "--num", "2",
+                "--length", "30", "--out", str(tmp_path / "runs"), "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert "budget: 2 steps" in printed and "poem-1k" in printed
+
+    data = json.loads(out.read_text())
+    hook = module(ROOT / "docs" / "hooks" / "benchmarks.py", "benchmarks_hook")
+    assert hook.load(out)["title"] == data["title"]  # the docs read it as it is
+    rows = data["rows"]
+    assert rows and all(set(r) == ROW_KEYS for r in rows)
+    for r in rows:
+        assert math.isfinite(r["value"]) and math.isfinite(r["baseline_value"]), r
+        assert r["ratio"] is None or math.isfinite(r["ratio"]), r
+        assert r["met"] in (True, False, None)
+    measures = [r["measure"] for r in rows]
+    assert "poem-1k: validation loss, fine-tuned from shakespeare" in measures
+    assert "poem-1k: validation loss, the shakespeare starter alone" in measures
+    goal = rows[measures.index("poem-1k: validation loss, fine-tuned from shakespeare")]
+    assert goal["met"] == (goal["value"] <= goal["baseline_value"] - 0.3)
+
+    (corpus,) = data["corpora"]
+    assert corpus["fine-tuned"]["steps"] == corpus["scratch"]["steps"] == 2  # equal budget
+    assert corpus["starter"]["steps"] == 0
+    assert data["budget"]["steps"] == 2

@@ -176,3 +176,30 @@ def test_copied_steps_of_an_ensemble_run_are_token_spans(tmp_path_factory):
     assert longest["source"].startswith("metatone_gestures.jsonl, token ")
     bad = studio_client(app).post("/api/copied", json={"model": "ensemble", "text": "1 2 x"})
     assert bad.status_code == 400 and "not a class" in bad.json()["error"]
+
+
+def test_a_sample_does_not_wait_for_the_first_index_build(monkeypatch):
+    """The first measure of a starter reads its whole corpus: the sample goes without marks
+    and says why, and the build goes on for the samples after it."""
+    import threading
+    from types import SimpleNamespace
+
+    from creative_rnn.web import copies
+
+    release, calls = threading.Event(), []
+
+    def slow_meter(gen, ids):
+        calls.append(ids)
+        release.wait(30)  # the index being built
+        return [(0, 2, "a source")]
+
+    codec = SimpleNamespace(token_text=lambda i: "ab"[i % 2], note_tokens=lambda ids: None)
+    monkeypatch.setattr(copies, "copied_spans", slow_meter)
+    monkeypatch.setattr(copies, "WAIT_S", 0.2)
+    first = copies.sample_copies(SimpleNamespace(codec=codec), [0, 1, 0])
+    assert first == {"spans": [], "error": copies.INDEXING}
+    release.set()
+    monkeypatch.setattr(copies, "WAIT_S", 30)
+    second = copies.sample_copies(SimpleNamespace(codec=codec), [1, 0])
+    assert second["error"] is None and second["spans"][0]["text"] == "ba"
+    assert calls == [[0, 1, 0], [1, 0]]  # the first build finished; the second measured

@@ -22,8 +22,9 @@ pytestmark = needs_chromium
 def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek)
     live = LiveServer()
+    # no library: each test starts from an empty box, not from the last test's draft
     live.app = create_app([runs["text"], runs["melody"]],
-                          hosts=served_hosts("127.0.0.1", live.port))
+                          hosts=served_hosts("127.0.0.1", live.port), library_at=False)
     with live:
         yield live
 

@@ -10,20 +10,17 @@ Only the studio's own page may call it: see guard.Guard (Host, Origin, the page'
 from __future__ import annotations
 
 import json
-import re
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -31,10 +28,11 @@ from .. import rundir
 from ..errors import UserError
 from ..sampling.generator import Generator, load
 from ..viz.activations import collect, keys_for
-from . import score, training, write
+from . import drafts, library, play, score, sounds, training, write
 from .copies import sample_copies
 from .defaults import constraints_of, unfinished
-from .events import Disconnects, sse
+from .download import file_response, formats_of
+from .events import ClosingStream, Disconnects, sse
 from .guard import (
     ApiError,
     BodyLimit,
@@ -48,6 +46,7 @@ from .guard import (
     on_user_error,
     public,
 )
+from .library import open_library, record_generated
 
 STATIC = Path(__file__).parent / "static"
 DOCUMENT_LENGTH = 1000  # new tokens a documents run (a tune, a title) may take by default: a
@@ -66,9 +65,7 @@ class Model:
         self.name, self.run, self.gen = name, run, gen
         self.music = gen.codec.is_music
         cfg = gen.config.get("model", {})
-        suffix = gen.codec.file_suffix.lstrip(".")
-        self.formats = [suffix] + [f for f in ("mid", "wav") if f in gen.codec.formats
-                                   and f != suffix]
+        self.formats = formats_of(gen.codec)
         self.constraints = constraints_of(gen.codec)  # on unless the request says otherwise
         self.length = DOCUMENT_LENGTH if gen.documents else STREAM_LENGTH
         self.info = {
@@ -84,15 +81,17 @@ class Studio:
     """State shared by the routes: served models, limits, busy counters, the runs folder."""
 
     def __init__(self, runs: Sequence[str | Path], runs_dir: str | Path | None, limits: Limits,
-                 device: str = "cpu"):
+                 device: str = "cpu", library_at: str | Path | bool | None = None):
         self.limits, self.device = limits, device
+        # where the pieces made here are kept (web/library.py); None with library_off's reason
+        self.library, self.library_off = open_library(library_at)
         self.runs_dir = Path(runs_dir) if runs_dir else None
         self.models: dict[str, Model] = {}
         self.generations = Counter("generations", limits.max_generations)
         self.inside = Counter("inside-view answers", limits.max_inside)
         self.closing = threading.Event()  # set when the server shuts down: streams end
         for run in runs:
-            self.add(Path(run))
+            self.add(rundir.locate(run))  # a path, or a starter model's name
         if self.runs_dir is not None:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             for run in sorted(self.runs_dir.iterdir()):
@@ -154,17 +153,23 @@ async def generate(request: Request) -> Response:
     asked = opts.pop("complete_bars")
     if asked is not None:  # the page's checkbox (a codec without it refuses True, by name)
         constraints["complete_bars"] = asked
+    if opts["seed"] is None:  # drawn here, so the library can make the piece again; in the
+        opts["seed"] = secrets.randbelow(2**31)  # page's own range (the Seed box takes it)
     steps = m.gen.generate_ids(prime, constraints=constraints, **opts)  # checks options and
     prime_ids = m.gen.prime_ids(prime, "error")  # prime before streaming
+
+    def keep(ids: list[list[int]]) -> tuple[list[int | None], str | None]:
+        return record_generated(studio, m, prime, ids, opts, constraints)
+
     studio.generations.acquire()
-    return ClosingStream(_stream(studio, m, prime_ids, steps, opts["num"], opts["length"]),
+    return ClosingStream(_stream(studio, m, prime_ids, steps, opts["num"], opts["length"], keep),
                          studio.generations.release, media_type="text/event-stream",
                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 async def _stream(studio: Studio, m: Model, prime_ids: list[int],
-                  steps: Iterator[list[tuple[int, int]]], num: int, length: int
-                  ) -> AsyncIterator[bytes]:
+                  steps: Iterator[list[tuple[int, int]]], num: int, length: int,
+                  keep=None) -> AsyncIterator[bytes]:
     codec, closing = m.gen.codec, studio.closing
     ids = [list(prime_ids) for _ in range(num)]
 
@@ -188,7 +193,7 @@ async def _stream(studio: Studio, m: Model, prime_ids: list[int],
         while (out := await anyio.to_thread.run_sync(chunk, first)) is not None:
             yield sse("tokens", {"steps": out})
             first = False
-        samples = await anyio.to_thread.run_sync(_finish, m, ids, length)
+        samples = await anyio.to_thread.run_sync(_finish, m, ids, length, keep)
         yield sse("done", {"samples": samples})
     except UserError as e:
         yield sse("error", {"error": public(str(e))})
@@ -197,22 +202,9 @@ async def _stream(studio: Studio, m: Model, prime_ids: list[int],
         yield sse("error", {"error": "generation failed inside the server"})
 
 
-class ClosingStream(StreamingResponse):
-    """A streaming response that runs ``on_close`` once however it ends: finished, stopped
-    by the client, or dropped before its first byte (when the generator never starts)."""
-
-    def __init__(self, body: AsyncIterator[bytes], on_close, **kw: Any):
-        super().__init__(body, **kw)
-        self.on_close = on_close
-
-    async def __call__(self, scope, receive, send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.on_close()
-
-
-def _finish(m: Model, ids: list[list[int]], length: int) -> list[dict]:
+def _finish(m: Model, ids: list[list[int]], length: int, keep=None) -> list[dict]:
+    """The finished samples as the page gets them; ``keep`` records them in the library
+    (web/library.record_generated): each gets its ``piece`` id, or ``recorded``: why not."""
     codec, out = m.gen.codec, []
     for seq in ids:
         item = codec.decode(seq)
@@ -221,6 +213,9 @@ def _finish(m: Model, ids: list[list[int]], length: int) -> list[dict]:
                     "notes": [list(n) for n in notes] if notes is not None else None,
                     "copies": sample_copies(m.gen, seq),
                     "unfinished": unfinished(m.gen, seq, length)})
+    pieces, why = keep(ids) if keep else ([None] * len(ids), None)
+    for sample, piece in zip(out, pieces):
+        sample.update(piece=piece, recorded=why)
     return out
 
 
@@ -232,26 +227,10 @@ async def export(request: Request) -> Response:
             "format": (str, ..., None, 10)}
     req = fields(await json_body(request), spec)
     m = studio.model(req["model"])
-    fmt = req["format"]
-    if fmt not in m.formats:
-        raise ApiError(f"{m.name} cannot be downloaded as {fmt!r}; choose {', '.join(m.formats)}")
-    ids = _check_ids(req["ids"], m)
-
-    def write() -> tuple[bytes, str]:
-        item = m.gen.codec.decode(ids)
-        with tempfile.TemporaryDirectory() as tmp:
-            own = fmt == m.formats[0]
-            paths = m.gen.codec.outputs(item, Path(tmp) / "sample", [] if own else [fmt])
-            match = [p for p in paths if p.suffix == f".{fmt}"]
-            if not match:
-                raise ApiError(f"the {m.gen.codec.name} codec wrote no .{fmt} file")
-            return match[0].read_bytes(), match[0].name
-
-    data, name = await anyio.to_thread.run_sync(write)
-    kinds = {"mid": "audio/midi", "wav": "audio/wav", "abc": "text/vnd.abc"}
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{m.name}-{name}")  # safe in a header
-    return Response(data, media_type=kinds.get(fmt, "text/plain; charset=utf-8"),
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    if req["format"] not in m.formats:  # before the ids are checked: the clearer refusal
+        raise ApiError(f"{m.name} cannot be downloaded as {req['format']!r}; choose "
+                       f"{', '.join(m.formats)}")
+    return await file_response(m.gen.codec, _check_ids(req["ids"], m), req["format"], m.name)
 
 
 def _check_ids(ids: list, m: Model) -> list[int]:
@@ -303,6 +282,8 @@ async def models(request: Request) -> Response:
     studio: Studio = request.app.state.studio
     return JSONResponse({"models": [m.info for m in studio.models.values()],
                          "training": studio.runs_dir is not None,
+                         "library": {"on": studio.library is not None,
+                                     "why": studio.library_off},
                          "limits": {"max_length": studio.limits.max_length,
                                     "max_num": studio.limits.max_num,
                                     "max_upload": studio.limits.max_upload,
@@ -322,7 +303,8 @@ async def index(request: Request) -> Response:
 
 def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
                limits: Limits | None = None, device: str = "cpu",
-               hosts: Sequence[str] | None = None, token: str | None = None) -> Starlette:
+               hosts: Sequence[str] | None = None, token: str | None = None,
+               library_at: str | Path | bool | None = None) -> Starlette:
     """The studio serving ``runs`` (run directories). With ``runs_dir`` the page can also train
     new runs there (the same layout ``creative-rnn train --out`` makes). Raises a UserError
     naming the run when one cannot be loaded.
@@ -330,10 +312,12 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
     ``hosts``: the Host header values answered, "name:port" or "name" for any port
     (guard.served_hosts(host, port) gives those of a bound address); None: localhost,
     127.0.0.1 and [::1] on any port. ``token``: what the page sends as X-Studio-Token; a
-    random one by default (app.state.token)."""
+    random one by default (app.state.token). ``library_at``: the library the pieces made
+    here are kept in and the Library view shows (a path; None: library.location()'s default;
+    False: none)."""
     limits = limits or Limits()
     token = token or secrets.token_urlsafe(32)
-    studio = Studio(runs, runs_dir, limits, device)
+    studio = Studio(runs, runs_dir, limits, device, library_at)
     routes = [
         Route("/", index),
         Route("/api/models", models),
@@ -343,6 +327,10 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
         *training.routes(),
         *write.routes(),
         *score.routes(),  # the Music view's score (SVG)
+        *library.routes(),  # the Library view: pieces kept, stars, train on favourites
+        *drafts.routes(),  # the Write view's drafts
+        *play.routes(),  # the Play view: a duet with a music run
+        *sounds.routes(),  # its piano
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(
@@ -355,4 +343,5 @@ def create_app(runs: Sequence[str | Path], runs_dir: str | Path | None = None,
     )
     app.state.studio, app.state.token = studio, token
     training.attach(app, studio)
+    play.attach(studio)
     return app

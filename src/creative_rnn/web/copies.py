@@ -9,12 +9,22 @@ notes whose tokens lie inside it (``codec.note_tokens``). The answer rides on th
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import UserError
 from ..novelty import copied_spans
 from .guard import log_internal, public
+
+# The first measure of a run reads its whole training corpus to build the copy index: seconds
+# for a run of your own, a minute for a starter's large corpus (folk's 12,000 tunes). The
+# sample must not wait for that: after WAIT_S it is sent without marks, with a line saying
+# so, while the index goes on building (one at a time) for the samples after it.
+WAIT_S = 10.0
+_BUILDER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="copies")
+INDEXING = ("the copy meter is indexing this model's training corpus (once, then cached); "
+            "copied spans are marked on the samples after it")
 
 
 def sample_copies(gen: Any, ids: Sequence[int]) -> dict[str, Any]:
@@ -24,8 +34,11 @@ def sample_copies(gen: Any, ids: Sequence[int]) -> dict[str, Any]:
     cannot tell). A meter that cannot answer (a corpus moved since training) is an
     ``error`` line beside the sample, never a failed generation."""
     codec = gen.codec
+    job = _BUILDER.submit(copied_spans, gen, ids=list(ids))
     try:
-        found = copied_spans(gen, ids=ids)
+        found = job.result(timeout=WAIT_S)
+    except concurrent.futures.TimeoutError:
+        return {"spans": [], "error": INDEXING}
     except UserError as e:
         return {"spans": [], "error": public(str(e))}
     except Exception as e:  # noqa: BLE001 - the sample stands without its marks

@@ -1,12 +1,15 @@
-"""Server-sent events: one ``event:``/``data:`` block per message, data as JSON; and clients
-that leave before their answer is done (a closed tab, a stopped stream), which are normal."""
+"""Server-sent events: one ``event:``/``data:`` block per message, data as JSON; clients
+that leave before their answer is done (a closed tab, a stopped stream), which are normal;
+and ClosingStream, a stream that releases what it holds however it ends."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import ClientDisconnect
+from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -29,3 +32,18 @@ class Disconnects:
             await self.app(scope, receive, send)
         except ClientDisconnect:
             pass
+
+
+class ClosingStream(StreamingResponse):
+    """A streaming response that runs ``on_close`` once however it ends: finished, stopped
+    by the client, or dropped before its first byte (when the generator never starts)."""
+
+    def __init__(self, body: AsyncIterator[bytes], on_close, **kw: Any):
+        super().__init__(body, **kw)
+        self.on_close = on_close
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()

@@ -60,7 +60,9 @@ class Job:
         self.samples: list[dict[str, Any]] = []  # {step, text}
         self.sampled: set[int | str] = set()  # steps sampled, and "final"
         self.lock = threading.Lock()
-        self.spec: dict[str, Any] = {}  # the keyword arguments for creative_rnn.train
+        self.spec: dict[str, Any] = {}  # the keyword arguments for the trainer
+        self.trainer = train  # creative_rnn.train, or library.train_on_favourites (a run
+        # fine-tuned on starred pieces: web/library.py), which takes train's options too
         self.thread: threading.Thread | None = None
 
     @property
@@ -95,7 +97,7 @@ async def lifespan(app):
             await anyio.to_thread.run_sync(job.thread.join, 120)
 
 
-def _studio(request: Request):
+def studio_that_trains(request: Request):
     studio = request.app.state.studio
     if studio.runs_dir is None:
         raise ApiError("this server was started without --runs-dir, so it cannot train", 403)
@@ -122,25 +124,32 @@ async def options(request: Request) -> Response:
 async def start(request: Request) -> Response:
     """multipart form: name, codec, preset, max_steps, documents, and corpus (a built-in
     name) or file (an upload). Validates the corpus like the CLI, then trains in a thread."""
-    studio = _studio(request)
-    limits = studio.limits
+    studio = studio_that_trains(request)
     made: list[Path] = []  # folders this request created, removed again if it is refused
     try:
         job, shown = await _accept(request, studio, made)
-        # no await from here on: no other request can start a run between check and start
-        running = sum(not j.finished for j in request.app.state.jobs.values())
-        if running >= limits.max_trainings:
-            raise Busy("training runs", limits.max_trainings)
     except BaseException:
         for folder in made:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    request.app.state.jobs[job.name] = job
+    launch(request.app, studio, job, made)
+    return JSONResponse({"job": job.info(), "corpus": shown}, status_code=201)
+
+
+def launch(app, studio, job: Job, made: list[Path]) -> None:
+    """Start ``job``'s thread, or refuse it (busy) and remove the folders ``made`` for it.
+    Called with no await between the request's checks and here: no other request can start
+    a run in between."""
+    running = sum(not j.finished for j in app.state.jobs.values())
+    if running >= studio.limits.max_trainings:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise Busy("training runs", studio.limits.max_trainings)
+    app.state.jobs[job.name] = job
     job.status = "reading" if job.check else "running"
     job.thread = threading.Thread(target=_train, args=(job, studio), daemon=True,
                                   name=f"train-{job.name}")
     job.thread.start()
-    return JSONResponse({"job": job.info(), "corpus": shown}, status_code=201)
 
 
 async def _accept(request: Request, studio, made: list[Path]) -> tuple[Job, str]:
@@ -162,10 +171,7 @@ async def _prepare(request: Request, form, studio, made: list[Path]) -> tuple[Jo
                                   "corpus", "file"})
     if unknown:
         raise ApiError(f"unknown form field(s) {listed(unknown)}")
-    name = str(form.get("name") or "").strip()
-    if not NAME.fullmatch(name) or name == UPLOADS:
-        raise ApiError("name: 1-40 letters, digits, - or _ (it becomes the run folder's name; "
-                       f"not {UPLOADS!r})")
+    name = check_name(str(form.get("name") or "").strip())
     codec_name = str(form.get("codec") or "char")
     codec = codecs.get(codec_name)  # UserError names the choices
     preset = str(form.get("preset") or "tiny")
@@ -182,7 +188,7 @@ async def _prepare(request: Request, form, studio, made: list[Path]) -> tuple[Jo
     if not (isinstance(upload, UploadFile) and upload.filename) and named not in corpora.NAMED:
         raise ApiError(f"unknown corpus {named[:40]!r}; choose {', '.join(corpora.NAMED)}"
                        if named else "choose a built-in corpus or upload a file")
-    run = _claim(studio, request.app.state.jobs, name)
+    run = claim(studio, request.app.state.jobs, name)
     made.append(run)
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(limits.max_upload + 1)
@@ -213,7 +219,14 @@ async def _prepare(request: Request, form, studio, made: list[Path]) -> tuple[Jo
     return job, shown
 
 
-def _claim(studio, jobs: dict, name: str) -> Path:
+def check_name(name: str) -> str:
+    if not NAME.fullmatch(name) or name == UPLOADS:
+        raise ApiError("name: 1-40 letters, digits, - or _ (it becomes the run folder's name; "
+                       f"not {UPLOADS!r})")
+    return name
+
+
+def claim(studio, jobs: dict, name: str) -> Path:
     """Make the run's folder, which claims the name: of two requests for one name only one
     can make it (train() accepts an empty folder as a new run)."""
     run = studio.runs_dir / name
@@ -270,9 +283,9 @@ def _train(job: Job, studio) -> None:
             job.status = "running"
         job.progress = {"what": "preparing the corpus and the model", "done": None,
                         "total": None}
-        result = train(**spec, eval_every=every, checkpoint_every=every, eval_max_tokens=20_000,
-                       log_every=max(1, min(10, steps // 40)), progress_bar=False,
-                       stop=job.stop)
+        result = job.trainer(**spec, eval_every=every, checkpoint_every=every,
+                             eval_max_tokens=20_000, log_every=max(1, min(10, steps // 40)),
+                             progress_bar=False, stop=job.stop)
         job.warning = public(result.warning) if result.warning else None
         job.status = "stopped" if result.stopped == "interrupted" else "done"
         studio.add(job.run)  # served from now on

@@ -11,6 +11,8 @@ POST /api/copied {model, text} -> {chars, spans: [{start, end, text, source}]}: 
 the text found verbatim in the run's training corpus (novelty/, the copy meter), as
 character offsets when the codec's tokens spell the text (char, word: ``chars`` true), else
 as token offsets with each span's text. The source names a file and line, never a folder.
+With ``"against": "parent"`` (a run fine-tuned with train --from) the spans are those found in
+the parent's training corpus instead of the run's own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..novelty import copied_spans
+from ..novelty import AGAINST, copied_spans
 from ..sampling.cowrite import (
     DEFAULT_LENGTH,
     MAX_CONTINUATION,
@@ -77,20 +79,23 @@ def _answer(m, opts: dict) -> dict:
 
 async def copied(request: Request) -> Response:
     studio = request.app.state.studio
-    spec = {"model": (str, ..., None, 200), "text": (str, ..., None, 2 * studio.limits.max_prime)}
+    spec = {"model": (str, ..., None, 200), "text": (str, ..., None, 2 * studio.limits.max_prime),
+            "against": (str, "corpus", None, 10)}
     req = fields(await json_body(request), spec)
     if req["text"] is None:
         raise ApiError("text must be str, got null")
+    if req["against"] not in AGAINST:
+        raise ApiError(f"against={req['against']!r}: choose {' or '.join(AGAINST)}")
     m = studio.model(req["model"])
     studio.generations.acquire()
     try:  # the first call on a run builds its corpus index: seconds for a big corpus
-        body = await anyio.to_thread.run_sync(_copied, m, req["text"])
+        body = await anyio.to_thread.run_sync(_copied, m, req["text"], req["against"])
     finally:
         studio.generations.release()
     return JSONResponse(body)
 
 
-def _copied(m, text: str) -> dict:
+def _copied(m, text: str, against: str = "corpus") -> dict:
     codec = m.gen.codec
     if not text.strip():
         return {"chars": True, "spans": []}
@@ -106,7 +111,7 @@ def _copied(m, text: str) -> dict:
     for t in tokens if chars else []:
         ends.append(ends[-1] + len(t))
     spans = []
-    for start, end, source in copied_spans(m.gen, ids=ids):
+    for start, end, source in copied_spans(m.gen, ids=ids, against=against):
         piece = "".join(codec.token_text(i) for i in ids[start:end])
         if chars:
             start, end, piece = ends[start], ends[end], text[ends[start]:ends[end]]

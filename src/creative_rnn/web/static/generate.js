@@ -1,5 +1,6 @@
 // The Generate view: options -> a stream of tokens into the page; stop; downloads; music.
 import { $, postJSON, primeHint, readEvents, request, showError } from "./api.js";
+import { starButton } from "./library.js";
 import { initMusic } from "./music.js";
 
 export function initGenerate(studio, onDone) {
@@ -75,6 +76,7 @@ export function initGenerate(studio, onDone) {
     $("#go").disabled = true; $("#stop").disabled = false;
     $("#gen-status").textContent = "generating…";
     $("#downloads").replaceChildren();
+    $("#stars").replaceChildren();
     music.clear();
     let nodes = [], ids = [], samples = null, tokens = 0;
     try {
@@ -116,6 +118,7 @@ export function initGenerate(studio, onDone) {
     samples = samples || ids.map((s) => ({ ids: s, text: null, notes: null }));
     if (model.music) music.show(samples, model.name);
     addDownloads(model, samples);
+    addStars(samples);
     onDone(model, samples);
   }
 
@@ -150,6 +153,17 @@ export function initGenerate(studio, onDone) {
       el.dataset.copied = spans.length;
     });
     if (errors.size) $("#gen-status").textContent += ` (copy meter: ${[...errors].join("; ")})`;
+  }
+
+  // Each sample is kept in the library (server side, with what made it): a star per sample,
+  // or the line saying why it was not kept.
+  function addStars(samples) {
+    const stars = samples.flatMap((s, i) => s.piece
+      ? [starButton(s.piece, false, () => {}, `sample ${i + 1}`)] : []);
+    const why = samples.map((s) => s.recorded).find(Boolean);
+    if (why) $("#gen-status").textContent += ` (${why})`;
+    $("#stars").replaceChildren(...stars);
+    window.studioGenerate.pieces = samples.map((s) => s.piece || null);
   }
 
   function addDownloads(model, samples) {

@@ -95,7 +95,8 @@ export function makePlayer() {
 // markup never enters this page's DOM (no innerHTML). DOMParser reads a copy, inert, only to
 // count its notes: Verovio draws each note as a <g class="note">, a note split across a bar
 // line as two tied ones. Returns {state, notes} for window.studioMusic.score.
-async function engrave(img, status, model, ids, stillWanted) {
+// Exported: the Library view engraves its pieces with it too.
+export async function engrave(img, status, model, ids, stillWanted) {
   status.textContent = "engraving the score…";
   try {
     const svg = await (await postJSON("/api/score", { model, ids })).text();

@@ -134,4 +134,13 @@ export async function initTrain(studio, onFinished) {
       setStatus((await r.json()).job);
     } catch (err) { showError(err.message); }
   });
+
+  // a run started elsewhere on the page (the Library's "train on favourites"): follow it here
+  function watch(j) {
+    rows = []; $("#train-samples").replaceChildren(); drawLoss();
+    setStatus(j);
+    showProgress(j.progress || { what: "starting", done: null, total: null });
+    follow(j.name).catch((err) => showError(err.message));
+  }
+  return { watch };
 }

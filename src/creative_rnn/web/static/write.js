@@ -6,6 +6,7 @@
 // the text (with the proposal) found verbatim in the training corpus are marked in the
 // mirror and listed with their source (the copy meter, /api/copied).
 import { $, getJSON, postJSON, primeHint } from "./api.js";
+import { initDrafts } from "./drafts.js";
 import { drawRoll, makePlayer } from "./music.js";
 
 const DELAY_MS = 300;  // typing faster than this asks once, when the person pauses
@@ -18,6 +19,9 @@ export function initWrite(studio) {
   // what the tests (and curious users) can read
   window.studioWrite = { requests: 0, answers: 0, prime: null, proposal: "", alternatives: [],
     copied: null, ending: false, shaded: 0 };
+  // the text is kept as drafts on the server (drafts.js); a loaded draft replaces the text
+  const drafts = initDrafts(text, (saved) => { text.value = saved; setProposal(""); },
+    Boolean(studio.library && studio.library.on));
 
   function current() {
     return studio.models.find((m) => m.name === $("#write-model").value);
@@ -29,6 +33,15 @@ export function initWrite(studio) {
     if (studio.models.some((m) => m.name === keep)) select.value = keep;
     units = await getJSON("/api/units");
     describe();
+    await drafts.forModel(select.value);
+  }
+
+  // A piece from the Library as a new draft of its model, shown here.
+  async function open(modelName, pieceText) {
+    $("#write-model").value = modelName;
+    describe();
+    await drafts.forModel(modelName);
+    await drafts.fresh(pieceText);
   }
 
   function describe() {
@@ -86,6 +99,7 @@ export function initWrite(studio) {
     text.setSelectionRange(at, at);
     text.focus();
     setProposal("");
+    drafts.changed();
     later(0);  // the next proposal, for the text as it now is
   }
 
@@ -249,17 +263,21 @@ export function initWrite(studio) {
       setProposal("");
     }
   });
-  text.addEventListener("input", () => { setProposal(""); later(); });
+  text.addEventListener("input", () => { setProposal(""); later(); drafts.changed(); });
   text.addEventListener("click", () => { setProposal(""); later(); });
   text.addEventListener("keyup", (e) => {  // the cursor moved: propose for where it is now
     if (/^(Arrow|Home|End|Page)/.test(e.key)) { setProposal(""); later(); }
   });
   text.addEventListener("scroll", () => { mirror.scrollTop = text.scrollTop; });
   $("#write-propose").addEventListener("click", () => { text.focus(); later(0); });
-  $("#write-model").addEventListener("change", () => { describe(); later(0); });
+  $("#write-model").addEventListener("change", async () => {
+    describe();
+    await drafts.forModel($("#write-model").value);
+    later(0);
+  });
   for (const id of ["#write-unit", "#write-k", "#write-method", "#write-length",
     "#write-temperature"]) {
     $(id).addEventListener("change", () => later(0));
   }
-  return { fillModels };
+  return { fillModels, open };
 }

@@ -142,6 +142,9 @@ def run_page(path: Path, workdir: Path, timeout: float = 300) -> subprocess.Comp
     (workdir / ".driver.py").write_text(DRIVER, encoding="utf-8")
     env = dict(os.environ, MPLBACKEND="Agg",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    # a page keeps its pieces where a user's would be, in its own folder's runs/library.sqlite
+    for name in ("CREATIVE_RNN_LIBRARY", "CREATIVE_RNN_RUNS"):
+        env.pop(name, None)
     return subprocess.run([sys.executable, ".driver.py", ".blocks.json"], cwd=workdir, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout)

@@ -62,9 +62,18 @@ def recording(run: str, length: int, reps: int, folder: Path) -> dict[str, float
                                    files=files), library)
         assert done.ids, done.why
 
-    seeds = iter(range(10**6))
-    base = _ms(lambda: sample(next(seeds)), reps)
-    both = _ms(lambda: (sample(next(seeds)), recorded()), reps)
+    # interleaved, one of each in turn: a sample's time drifts by a few ms over a run (more
+    # than recording costs), so measuring all of one then all of the other measured the drift
+    base_t, both_t = [], []
+    for seed in range(2 * (reps + 1)):
+        timed = both_t if seed % 2 else base_t
+        t = time.perf_counter()
+        sample(seed)
+        if seed % 2:
+            recorded()
+        timed.append(time.perf_counter() - t)
+    base = 1000 * statistics.median(base_t[1:])  # the first of each warms caches
+    both = 1000 * statistics.median(both_t[1:])
     alone = _ms(recorded, reps)  # the same piece again: recording only
     return {"sample_ms": base, "sample_and_record_ms": both, "record_ms": alone}
 

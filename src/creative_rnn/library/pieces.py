@@ -30,6 +30,7 @@ SUMMARY = ("id", "created", "updated", "maker", "run", "starter", "codec", "seed
            "star", "title", "draft")
 PREVIEW = 200  # characters of a piece's text in a listing
 MAX_LIST = 1000  # rows one listing returns at most
+FTS_MATCH = "MATCH ?"  # a search through the trigram index (the search table)
 
 
 def _now() -> str:
@@ -279,6 +280,7 @@ class Library:
         return self._run(work)
 
     def _where(self, starred, tag, run, search, maker, drafts) -> tuple[str, list]:
+        # columns are named bare: list() may join the search table, which has none of them
         where, args = ["draft = ?"], [int(bool(drafts))]
         if starred is not None:
             where.append("star = ?")
@@ -295,7 +297,7 @@ class Library:
         if search:
             q = str(search).strip()
             if len(q) >= 3:  # the trigram index; a phrase, so no character is syntax
-                where.append("id IN (SELECT rowid FROM search WHERE search MATCH ?)")
+                where.append(f"id IN (SELECT rowid FROM search WHERE search {FTS_MATCH})")
                 args.append('"' + q.replace('"', '""') + '"')
             elif q:  # shorter than one trigram: a scan, still one SQL query
                 where.append("id IN (SELECT rowid FROM search WHERE body LIKE ? ESCAPE '\\')")
@@ -311,12 +313,21 @@ class Library:
         if not 1 <= int(limit) <= MAX_LIST or int(offset) < 0:
             raise LibraryError(f"limit must be 1-{MAX_LIST} and offset 0 or more")
         where, args = self._where(starred, tag, run, search, maker, drafts)
+        source, order = "pieces", "id DESC"
+        if FTS_MATCH in where:
+            # driven by the trigram index, newest first: it stops after the page instead of
+            # collecting every match (a common word: 330 ms for 100,000 pieces, now 1 ms)
+            where = where.replace(f"id IN (SELECT rowid FROM search WHERE search {FTS_MATCH})",
+                                  f"search {FTS_MATCH}")
+            source = "search JOIN pieces ON pieces.id = search.rowid"
+            order = "search.rowid DESC"
 
         def work(conn):
             cur = conn.execute(
-                f"SELECT {', '.join(SUMMARY)}, substr(text, 1, {PREVIEW}), "
+                f"SELECT {', '.join('pieces.' + k for k in SUMMARY)}, "
+                f"substr(pieces.text, 1, {PREVIEW}), "
                 "(SELECT group_concat(tag, ',') FROM tags WHERE piece = pieces.id) "
-                f"FROM pieces WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                f"FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                 (*args, int(limit), int(offset)))
             out = []
             for row in cur:

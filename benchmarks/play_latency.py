@@ -216,12 +216,13 @@ def main() -> int:
     print(f"answers: web {page['answers']}, baseline {base['answers']}; answer notes: web "
           f"{page['notes']}, baseline {base['notes']}")
     if args.json:
+        from creative_rnn.bench.common import machine
         from creative_rnn.core.files import atomic_write_json
 
         atomic_write_json(args.json, {
             "title": "Play view: first answer note and grid error in Chromium's audio clock "
                      f"(benchmarks/play_latency.py, {args.phrases} phrases at {args.bpm:g} bpm)",
-            "machine": "", "device": "cpu", "date": time.strftime("%Y-%m-%d"),
+            "machine": machine(), "device": "cpu", "date": time.strftime("%Y-%m-%d"),
             "source": "benchmarks/play_latency.py --json", "rows": rows})
     return 0 if page["answers"] and base["answers"] else 1
 

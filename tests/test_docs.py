@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -145,6 +146,9 @@ def run_page(path: Path, workdir: Path, timeout: float = 300) -> subprocess.Comp
     # a page keeps its pieces where a user's would be, in its own folder's runs/library.sqlite
     for name in ("CREATIVE_RNN_LIBRARY", "CREATIVE_RNN_RUNS"):
         env.pop(name, None)
+    # the shakespeare corpus is a download for users; here, the tests' copy (a fine-tuned
+    # run's copy meter rebuilds its parent's corpus)
+    env.setdefault("CREATIVE_RNN_SHAKESPEARE", str(shared_file("text/tiny-shakespeare.txt")))
     return subprocess.run([sys.executable, ".driver.py", ".blocks.json"], cwd=workdir, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=timeout)

@@ -117,7 +117,8 @@ def _result(demo_run):
 def test_a_busy_machine_is_told_how_far_the_fine_tune_got_and_what_to_run(demo_run, capsys):
     out, err = _report(demo_run, capsys, step=20, elapsed_s=180.0, stopped="max_minutes")
     assert "fine-tuned 20 steps" in out  # (of the stand-in's 2 planned)
-    assert "in 3.0 minutes (the time ran out; a quiet machine makes about 390 steps in 3)" \
+    quiet = round(demo_module.QUIET_STEPS_PER_MINUTE * 3)
+    assert f"in 3.0 minutes (the time ran out; a quiet machine makes about {quiet} steps in 3)" \
         in out
     start = float(re.search(r"held-out jigs: ([\d.]+) nats/token from the starter alone",
                             out).group(1))
@@ -139,6 +140,15 @@ def test_the_verdict_compares_the_fine_tune_with_the_starter_on_held_out_jigs(de
     assert "stopped early" in better and "too slow" not in err and "--resume" not in err
     same, _ = _report(demo_run, capsys, best_val_loss=start)
     assert "verdict: it has barely moved from the starter" in same
+
+
+def test_a_fine_tune_that_did_not_learn_is_warned_and_one_that_learned_is_not(demo_run,
+                                                                              capsys):
+    _, err = _report(demo_run, capsys, learned=False,
+                     warning="the model did not learn: its loss is the baseline's\ntrain it")
+    assert "warning: the model did not learn" in err and "train it" not in err
+    _, err = _report(demo_run, capsys)
+    assert "warning" not in err
 
 
 def test_a_second_call_reuses_the_fine_tuned_run(demo_run, capsys, monkeypatch):

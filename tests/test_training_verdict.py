@@ -3,7 +3,6 @@ train, the CLI and the demo when the best validation loss is not clearly below i
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections import Counter
 
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 
 import creative_rnn as cr
-from creative_rnn import demo as demo_module
 from creative_rnn.cli import main
 from creative_rnn.training import verdict
 from creative_rnn.training.loop import RunResult
@@ -83,40 +81,6 @@ def test_the_cli_warns_after_a_run_that_did_not_learn(capsys, tmp_path, startrek
     assert "warning: the model did not learn" in err
     assert main(["train", str(startrek), "--out", str(tmp_path / "ok"), "--preset", "tiny",
                  "--max-steps", "120", "--set", "eval_every=120", "--quiet"]) == 0
-    assert "did not learn" not in capsys.readouterr().err
-
-
-@pytest.fixture
-def small_demo(tmp_path, monkeypatch):
-    """The demo fine-tuning the folk starter for 2 real steps on a small book of tunes; a
-    test may replace the verdict of the result."""
-    from creative_rnn.corpora import folk_files
-
-    book = tmp_path / "book.abc"
-    book.write_text(folk_files(["oneills1850"])[0].read_text(encoding="latin-1"))
-    real_train = demo_module.train
-    outcome = {}
-
-    def train(**kw):
-        kw.update(corpus=str(book), max_minutes=0.0, max_steps=2, eval_every=2)
-        result = real_train(**kw)
-        return outcome.get("replace", lambda r: r)(result)
-
-    monkeypatch.setattr(demo_module, "train", train)
-    return outcome
-
-
-def test_the_demo_says_when_its_model_did_not_learn(tmp_path, capsys, small_demo):
-    small_demo["replace"] = lambda r: dataclasses.replace(
-        r, learned=False, warning="the model did not learn: its loss is the baseline's\n"
-                                  "train it longer")
-    demo_module.demo(out=tmp_path / "demo", minutes=0.1, num=1, progress_bar=False)
-    assert "warning: the model did not learn" in capsys.readouterr().err
-
-
-def test_the_demo_is_quiet_when_its_model_learned(tmp_path, capsys, small_demo):
-    small_demo["replace"] = lambda r: dataclasses.replace(r, learned=True, warning=None)
-    demo_module.demo(out=tmp_path / "demo", minutes=0.1, num=1, progress_bar=False)
     assert "did not learn" not in capsys.readouterr().err
 
 

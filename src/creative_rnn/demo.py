@@ -44,10 +44,9 @@ STARTER = "folk"
 STYLE_COLLECTION = "oneills1850"  # O'Neill's Music of Ireland: 663 jigs among 2,009 tunes
 STYLE_COLLECTION_NAME = "O'Neill's Music of Ireland"
 STYLE_METER = "6/8"  # jigs; about one tune in six of the starter's corpus is in 6/8
-# The folk starter's model (2x256 LSTM, 32 tunes a step) is the one the demo trained from
-# scratch before it fine-tuned: on a quiet 2-core machine about 130 steps a minute (issue
-# 29's measurement of that recipe; a busy machine made 126 in 3 minutes)
-QUIET_STEPS_PER_MINUTE = 130
+# The demo's fine-tune of the folk starter (2x256 LSTM) on the jigs made 170 and 156 steps in
+# its first half minute on a quiet 2-core EPYC (2026-12-08, two runs): about 330 a minute
+QUIET_STEPS_PER_MINUTE = 330
 SLOW_SHARE = 0.5  # too slow: fewer than half the quiet machine's steps in the same minutes
 # "learned the style": its loss on held-out jigs at least this far below the starter's
 LEARNED_MARGIN = 0.02

@@ -30,7 +30,10 @@ def server(tmp_path_factory, startrek):
     live = LiveServer()
     live.app = create_app([runs["text"], abc], runs_dir=root / "studio",
                           limits=Limits(max_upload=256 * 1024),
-                          hosts=served_hosts("127.0.0.1", live.port))
+                          hosts=served_hosts("127.0.0.1", live.port),
+                          # a library of its own: the session's has other tests' drafts of
+                          # a run served as "folk", which the Write view would restore
+                          library_at=root / "library.sqlite")
     with live:
         yield live
 

@@ -7,6 +7,7 @@ compared with run in this process (same global batch, seed, fp32, no dropout).
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,20 @@ def torchrun(args: list[str], digests: Path) -> None:
         env.pop(k, None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
            "2", "-m", "creative_rnn", "train", *args, "--quiet"]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # PYTHONFAULTHANDLER: on a hang, SIGABRT makes every process (torchrun's agent and both
+    # ranks) print where each of its threads is, so a failure says where it stuck (CI saw one
+    # run finish its training and then not exit within 120 s, which 30 runs here never did)
+    env["PYTHONFAULTHANDLER"] = "1"
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGABRT)
+        out, err = proc.communicate()
+        pytest.fail(f"torchrun did not end within 240 s; its stacks:\n{err[-12000:]}\n"
+                    f"{out[-2000:]}")
+    assert proc.returncode == 0, err[-3000:]
 
 
 def new_run_args(corpus: Path, out: Path, steps: int) -> list[str]:

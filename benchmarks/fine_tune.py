@@ -56,8 +56,8 @@ from creative_rnn.data.cache import prepare
 from creative_rnn.demo import parent_loss
 from creative_rnn.errors import UserError
 from creative_rnn.novelty import novelty
+from creative_rnn.report import sample_ids
 from creative_rnn.sampling.generator import load
-from creative_rnn.training.evaluation import sample_ids
 
 DATA = Path(__file__).resolve().parent / "data"
 GOAL_NATS = 0.3  # issue 31: fine-tuned at least this far below from scratch

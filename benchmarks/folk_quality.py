@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 import creative_rnn as cr
-from creative_rnn.training.evaluation import quality_rows, validation_loss
+from creative_rnn.report import quality_rows
+from creative_rnn.training.evaluation import validation_loss
 
 
 def main() -> None:

@@ -74,13 +74,14 @@ def naive_child(run: str) -> None:
     """Step, send, sleep: what live MIDI looks like without a lookahead and a clock."""
     import rtmidi
 
+    from creative_rnn.codecs import Heard
     from creative_rnn.live import load_stepper
     from creative_rnn.midi_live.clock import Grid
     from creative_rnn.midi_live.ports import MidiInput, find_port
-    from creative_rnn.midi_live.voices import Heard, MelodyVoice
 
     stepper = load_stepper(run, seed=1)
-    voice = MelodyVoice(stepper.codec, Grid(BPM, 4, 0.0))
+    voice = stepper.codec.live_voice()  # the melody run's voice
+    voice.grid = Grid(BPM, 4, 0.0)
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "naive")
     out.open_port(find_port(out.get_ports(), f"{REC}:listener", "output"))
     inbox: queue.Queue = queue.Queue()

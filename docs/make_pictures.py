@@ -12,8 +12,15 @@ then writes into docs/images/:
     activations.png      the LSTM cells that best track the tune's structure, over the tune
     studio.png           the web studio (`creative-rnn serve`) in headless chromium: the
                          Generate view after generating a whole tune of 8 bars or more
+    studio-library.png   the studio's Library view, on the folk starter
+                         (`--only library`: just this one, no training)
+    studio-play.png      the studio's Play view, on the melody starter
+                         (`--only play`: just this one, no training)
     encodings-*.png      the encodings page's pictures, from the codecs alone
                          (encoding_pictures.py; `--only encodings` makes just these, no training)
+
+The studio's pictures are taken by studio_pictures.py (its docstring says how); `--no-studio`
+skips all three.
 
 Training is 300 steps on the CPU (minutes). The same seed and steps give the same weights,
 so a second run of the script writes the same tune, score and plots. The run is kept (--run)
@@ -23,20 +30,15 @@ and reused by the next call; delete it to train again. It uses the public API an
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-import encoding_pictures  # docs/, beside this script (on sys.path when it is run)
+import encoding_pictures  # docs/, beside these scripts (on sys.path when it is run)
 import numpy as np
+import studio_pictures
 
 import creative_rnn as cr
 from creative_rnn import rundir
@@ -55,14 +57,12 @@ TRAIN = ["folk:irish", "--codec", "abc", "--codec-opt", "transpose_to_c=true", "
          "--seed", str(SEED)]
 TUNES = 8  # sampled at once; the first that engraves is the one shown
 MIN_BARS = 8  # ...and has at least this many bar lines: a whole tune, not a fragment
-STUDIO_SEEDS = 8  # seeds the studio tries for a tune that ends
 TUNE_LENGTH = 600  # tokens a tune may take (the demo's bound)
 CELLS = 8  # rows of the activation picture
 SHOWN_TOKENS = 100  # columns of the activation picture: the tune's first notes
 # the features of features.py that mean something in a tune (a triplet's "(3" never closes a
 # bracket, and note letters are not vowels)
 TUNE_FEATURES = ("steps after a bar line", "position in line")
-CHROMIUM = "/usr/bin/chromium"
 RUN_NAME = "creative-rnn-docs-pictures/folk-tunes"  # under the temporary folder, kept
 HEADER = re.compile(r"\n?[A-Za-z]:")  # an ABC header token: M:6/8, K:Cmaj, ...
 
@@ -72,13 +72,22 @@ def main() -> None:
     ap.add_argument("--run", type=Path, default=Path(tempfile.gettempdir()) / RUN_NAME,
                     help="the run directory (trained here unless it already is)")
     ap.add_argument("--out", type=Path, default=IMAGES, help="folder for the pictures")
-    ap.add_argument("--no-studio", action="store_true", help="skip the browser screenshot")
-    ap.add_argument("--only", choices=["encodings"],
-                    help="make only these pictures (encodings: no training, seconds)")
+    ap.add_argument("--no-studio", action="store_true",
+                    help="skip the studio's screenshots (studio*.png)")
+    ap.add_argument("--only", choices=["encodings", "library", "play"],
+                    help="make only these pictures, with no training (encodings: seconds; "
+                         "library, play: the studio on a starter)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    encoding_pictures.make(args.out)
-    if args.only == "encodings":
+    studio = (args.only != "encodings" and not args.no_studio
+              and studio_pictures.have_chromium())
+    if args.only in (None, "encodings"):
+        encoding_pictures.make(args.out)
+    if args.only in (None, "library") and studio:
+        studio_pictures.library_view(args.out / "studio-library.png")
+    if args.only in (None, "play") and studio:
+        studio_pictures.play_view(args.out / "studio-play.png")
+    if args.only:
         show_sizes(args.out)
         return
     train(args.run)
@@ -89,8 +98,9 @@ def main() -> None:
                           title="the sampled tune as a piano roll")
     curves.plot_runs([args.run], args.out / "loss-curve.png")
     activation_picture(gen, tune, args.out / "activations.png")
-    if not args.no_studio:
-        studio_screenshot(args.run, args.out / "studio.png")
+    if studio:
+        studio_pictures.generate_view(args.run, args.out / "studio.png", TUNE_LENGTH, MIN_BARS,
+                                      SEED)
     show_sizes(args.out)
 
 
@@ -198,70 +208,6 @@ def best_cells(corr: np.ndarray, count: int) -> list[tuple[int, int | None]]:
             if len(rows) < count:
                 rows.append((next(c for c in column if c not in taken), j))
     return sorted(rows, key=lambda row: row[1])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(run: Path):
-    """`creative-rnn serve RUN` on a free local port, stopped afterwards; yields its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    proc = subprocess.Popen([sys.executable, "-m", "creative_rnn", "serve", str(run),
-                             "--port", str(port)], env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 120  # a bound for a busy machine, not a timing
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the studio did not start") from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def studio_screenshot(run: Path, path: Path) -> None:
-    """The Generate view after generating one whole tune with complete bars: the first of
-    seeds 1, 2, ... whose sample ends by itself within the length, with MIN_BARS bars."""
-    from playwright.sync_api import sync_playwright
-
-    chromium = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if chromium is None:
-        print("no chromium: studio.png not made (apt-get install chromium)")
-        return
-    with serving(run) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.set_default_timeout(300_000)  # a bound for a busy machine
-            page.goto(url)
-            page.wait_for_function("document.querySelector('#model').options.length > 0")
-            page.fill("#length", str(TUNE_LENGTH))
-            for seed in range(SEED, SEED + STUDIO_SEEDS):
-                page.fill("#seed", str(seed))
-                page.click("#go")
-                page.wait_for_function(
-                    "document.querySelector('#gen-status').textContent.startsWith('done')")
-                ended = "unfinished" not in page.text_content("#gen-status")
-                if ended and page.text_content("#output").count("|") >= MIN_BARS:
-                    break
-            page.wait_for_selector("#score:not([hidden])")  # the engraved score
-            page.wait_for_function("document.querySelector('#score').complete")
-            page.locator("#generate").screenshot(path=str(path))
-        finally:
-            browser.close()
 
 
 if __name__ == "__main__":

@@ -84,3 +84,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless chromium for a browser test module (support_web.chromium). Not one for
+    the session: an open Playwright keeps its asyncio loop running in the main thread, which
+    other tests' asyncio.run and a second sync_playwright (benchmarks/play_latency.py) refuse."""
+    from support_web import chromium  # here, not at the top: only web tests load it
+
+    with chromium() as b:
+        yield b

@@ -3,6 +3,7 @@ conftest.py. The web studio's helpers (a live server, its tiny runs) are in supp
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -33,6 +34,17 @@ def shared_file(rel: str) -> Path:
         pytest.fail(f"test data {p} is missing: tests/data travels with the repository "
                     "(see tests/data/SOURCES.md)", pytrace=False)
     return p
+
+
+def script_module(rel: str):
+    """A script of the repository that is no package module, imported from its file by its
+    path from the root (``script_module("benchmarks/fine_tune.py")``, a docs hook), to call
+    its functions; named after the file, and not put in sys.modules."""
+    path = ROOT / rel
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 KILL_AT_CHECKPOINT = """

@@ -8,6 +8,7 @@ being written at the same time as the studio); it has the same hooks: ``notes`` 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import struct
@@ -28,6 +29,8 @@ from creative_rnn import codecs
 from creative_rnn.codecs.base import Codec
 from creative_rnn.core.files import atomic_write_bytes, atomic_write_text
 from creative_rnn.errors import CorpusError, SamplingError
+from creative_rnn.web import create_app
+from creative_rnn.web.guard import served_hosts
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette 1.x asks for httpx2; httpx works the same here
@@ -141,10 +144,19 @@ def studio_client(app, **kw) -> TestClient:
                       headers={"X-Studio-Token": app.state.token}, **kw)
 
 
+def events(body: str) -> list[tuple[str, dict]]:
+    """Parse a text/event-stream body (a generation's answer) into (event, data) pairs."""
+    out = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
 class LiveServer:
     """uvicorn serving an app in a thread on a free loopback port (bound before start, so
     ``port`` is known before the app is made). ``seen`` lists (method, path, status) of every
-    answer, to check what reached the server and what it said."""
+    answer, to check what reached the server and what it said (``forget`` starts it anew)."""
 
     def __init__(self, app=None):
         self.app = app
@@ -154,10 +166,19 @@ class LiveServer:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.seen: list[tuple[str, str, int]] = []
+        self._epoch = 0  # which forget() a request came after
+
+    def forget(self) -> None:
+        """Clear ``seen``, and leave out the later answers to requests made before: a closed
+        page's last request (a score being engraved) can be answered seconds later."""
+        self._epoch += 1
+        self.seen.clear()
 
     async def _recording(self, scope, receive, send):
+        epoch = self._epoch
+
         async def record(message):
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and epoch == self._epoch:
                 self.seen.append((scope["method"], scope["path"], message["status"]))
             await send(message)
         await self.app(scope, receive, record if scope["type"] == "http" else send)
@@ -176,9 +197,22 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        # at once: an answer still being worked out for a page already closed (a score being
+        # engraved in a child process) is dropped, not waited for (seconds a module)
+        self.server.force_exit = True
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+@contextlib.contextmanager
+def serving(runs: Sequence[str | Path], **options: Any) -> Iterator[LiveServer]:
+    """The studio serving ``runs`` on a free loopback port, answering only that address (as
+    served); ``options`` go to create_app (runs_dir, limits, library_at)."""
+    live = LiveServer()  # the port first: the studio answers only its own address
+    live.app = create_app(runs, hosts=served_hosts("127.0.0.1", live.port), **options)
+    with live:
+        yield live
 
 
 def wait_until(condition, what: str, limit_s: float = 30.0) -> None:

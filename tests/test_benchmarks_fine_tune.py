@@ -6,28 +6,19 @@ machine."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
+from support import script_module
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-ROOT = Path(__file__).resolve().parents[1]
 ROW_KEYS = {"measure", "unit", "baseline", "baseline_value", "value", "target", "met", "ratio"}
 
 
-def module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    found = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(found)
-    return found
-
-
 def test_a_tiny_run_writes_finite_rows_in_the_benchmark_format(tmp_path, capsys):
-    bench = module(ROOT / "benchmarks" / "fine_tune.py", "fine_tune")
+    bench = script_module("benchmarks/fine_tune.py")
     out = tmp_path / "ft.json"
     bench.main(["--corpus", "poem-1k", "--steps", "2", "--minutes", "5", "--num", "2",
                 "--length", "30", "--out", str(tmp_path / "runs"), "--json", str(out)])
@@ -35,7 +26,7 @@ def test_a_tiny_run_writes_finite_rows_in_the_benchmark_format(tmp_path, capsys)
     assert "budget: 2 steps" in printed and "poem-1k" in printed
 
     data = json.loads(out.read_text())
-    hook = module(ROOT / "docs" / "hooks" / "benchmarks.py", "benchmarks_hook")
+    hook = script_module("docs/hooks/benchmarks.py")
     assert hook.load(out)["title"] == data["title"]  # the docs read it as it is
     rows = data["rows"]
     assert rows and all(set(r) == ROW_KEYS for r in rows)

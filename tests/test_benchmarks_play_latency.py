@@ -4,27 +4,15 @@ from real answers. No timing is checked here; that is the script's business."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+from support import script_module
 from support_web import needs_chromium
 
 from creative_rnn import starters
 
 pytestmark = needs_chromium
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "play_latency.py"
-
-
-def play_latency():
-    spec = importlib.util.spec_from_file_location("play_latency", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_both_paths_answer(tmp_path):
-    bench = play_latency()
+    bench = script_module("benchmarks/play_latency.py")
     assert "melody" in starters.names()  # the script builds its model from the starter's
     run = bench.fresh_run(tmp_path / "tiny", hidden=16, layers=1)
     base, page = bench.measure(run, phrases=1, bpm=120.0, bars=0.25)

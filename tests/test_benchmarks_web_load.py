@@ -4,27 +4,15 @@ into a count of 403s again. No timing is checked here; that is the script's busi
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from support import script_module
 from support_web import text_run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "web_load.py"
-
-
-def web_load():
-    spec = importlib.util.spec_from_file_location("web_load", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_streams_all_finish(tmp_path, startrek):
     run = text_run(tmp_path, startrek)
-    results, _ = web_load().measure(run, streams=3, length=20)
+    results, _ = script_module("benchmarks/web_load.py").measure(run, streams=3, length=20)
     assert len(results) == 3
     assert [error for _, error in results] == [None, None, None]
     assert all(first is not None and first > 0 for first, _ in results)  # tokens came

@@ -26,6 +26,7 @@ def test_train_sample_evaluate_plot(capsys, tmp_path, startrek):
     code, out, _ = run(capsys, "train", startrek, "--documents", "--out", out_dir, "--preset",
                        "tiny", "--max-steps", "30", "--quiet", "--set", "eval_every=15")
     assert code == 0 and "stopped (max_steps) at step 30" in out
+    assert (out_dir / "loss.png").read_bytes().startswith(b"\x89PNG")
     code, out, _ = run(capsys, "sample", out_dir, "--num", "3", "--seed", "1", "--length", "50")
     assert code == 0 and out.count("--- sample") == 3
     code, out, _ = run(capsys, "sample", out_dir, "--prime", "Star", "--seed", "1")

@@ -3,6 +3,7 @@ broken input, and a tiny model that learns folk tunes."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -15,12 +16,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import creative_rnn as cr
-from creative_rnn import codecs, corpora
+from creative_rnn import codecs, corpora, starters
 from creative_rnn.cli import main
 from creative_rnn.codecs.abc.bars import BarState, bars, durations_of
 from creative_rnn.codecs.abc.codec import AbcCodec, split_tunes
 from creative_rnn.codecs.abc.pitch import by_semitones, midi_pitches
-from creative_rnn.codecs.abc.tokens import AbcError, detokenize_tune, tokenize_tune
+from creative_rnn.codecs.abc.tokens import (
+    ACCIDENTALS,
+    AbcError,
+    detokenize_tune,
+    is_duration,
+    is_pitch,
+    parse_duration,
+    tokenize_tune,
+)
 from creative_rnn.codecs.abc.units import to_unit
 from creative_rnn.config import ModelConfig
 from creative_rnn.errors import CorpusError
@@ -402,18 +411,43 @@ def test_fuzzed_primes_give_bounded_valid_ids_or_a_user_error(fitted_abc, text, 
 
 # --- one unit note length (issue 15) ---------------------------------------------------------
 def test_normalize_unit_rewrites_lengths_in_eighths():
-    """L:1/16 lengths halve, L:1/4 lengths double; a chord's length is scaled once (its
-    written multiplier); grace notes are unmeasured and keep their marks; inline [L:] goes."""
+    """L:1/16 lengths halve, L:1/4 lengths double; inline [L:] goes. Version 2: a chord of
+    equal notes carries its whole length after "]", graces are scaled like notes. Version 1
+    (old runs, the folk starter) scaled only a chord's multiplier and left graces as written."""
     tokens = tokenize_tune("X:1\nM:2/4\nL:1/16\nK:D\nA2B c/2d/2 [ce]4 [c2e2]2 (3def z4 {g}f2"
                            " [L:1/4] A B2|\n")
-    assert to_unit(tokens) == [
-        "M:2/4", "L:1/8", "K:Dmaj", "A", "B", "/2", "c", "/4", "d", "/4", "[", "c", "e", "]",
-        "2", "[", "c", "2", "e", "2", "]", "(3", "d", "/2", "e", "/2", "f", "/2", "z", "2",
-        "{", "g", "}", "f", "A", "2", "B", "4", "|"]
+    head = ["M:2/4", "L:1/8", "K:Dmaj", "A", "B", "/2", "c", "/4", "d", "/4", "[", "c", "e",
+            "]", "2"]
+    tail = ["(3", "d", "/2", "e", "/2", "f", "/2", "z", "2"]
+    assert to_unit(tokens) == [*head, "[", "c", "e", "]", "2", *tail,
+                               "{", "g", "/2", "}", "f", "A", "2", "B", "4", "|"]
+    assert to_unit(tokens, version=1) == [*head, "[", "c", "2", "e", "2", "]", *tail,
+                                          "{", "g", "}", "f", "A", "2", "B", "4", "|"]
     assert to_unit(tokenize_tune("X:1\nL:1/8\nK:G\nGA2B|\n")) == ["M:4/4", "L:1/8", "K:Gmaj",
                                                                   "G", "A", "2", "B", "|"]
     with pytest.raises(AbcError, match="L:1/8"):  # 64 quarters are 128 eighths: too long
         to_unit(tokenize_tune("X:1\nL:1/4\nK:G\nG64|\n"))
+
+
+def test_one_rhythm_has_one_spelling_whatever_the_unit():
+    """The same bar written under L:1/8, L:1/16 and L:1/4, with its chords spelled each way
+    ABC allows ([c2e2], [ce]2, [c4e4]/2; accidentals inside), graces, tuplets and an unequal
+    chord, gives the same tokens: the chords in the one spelling the complete-bars constraint
+    can sample."""
+    eighths = "X:1\nM:4/4\nL:1/8\nK:G\n{g}f (3def [ce2] [c2^e2] [c^e]2|\n"
+    sixteenths = "X:1\nM:4/4\nL:1/16\nK:G\n{g2}f2 (3d2e2f2 [c2e4] [c8^e8]/2 [c2^e2]2|\n"
+    quarters = "X:1\nM:4/4\nL:1/4\nK:G\n{g/2}f/2 (3d/2e/2f/2 [c/2e] [c2^e2]/2 [c/2^e/2]2|\n"
+    spelled = {tuple(to_unit(tokenize_tune(t))) for t in (eighths, sixteenths, quarters)}
+    assert len(spelled) == 1
+    tokens = list(spelled.pop())
+    equal = ["[", "c", "^", "e", "]", "2"]
+    assert tokens[3:] == ["{", "g", "}", "f", "(3", "d", "e", "f", "[", "c", "e", "2", "]",
+                          *equal, *equal, "|"]
+    # the constraint takes the equal chords' spelling, and no length inside a chord
+    state = BarState(durations=durations_of(tokens))
+    assert all(state.feed(t) for t in [*tokens[:11], "[", "c", "e", "]", *tokens[16:]])
+    inside = BarState(durations=durations_of(tokens))
+    assert [inside.feed(t) for t in ["[", "c", "e", "2"]] == [True, True, True, False]
 
 
 def test_a_chord_is_as_long_as_its_first_note():
@@ -427,6 +461,27 @@ def test_a_chord_is_as_long_as_its_first_note():
 def _irish_tunes() -> list[str]:
     files = corpora.resolve_files(["folk:irish"])[0]
     return [t for f in files for t in split_tunes(f.read_text(encoding="latin-1"))]
+
+
+def chord_spellings(tokens: list[str], seen: dict) -> None:
+    """Adds to ``seen`` each chord of equal notes in the tune: its length in eighths -> the
+    (note length, multiplier) tokens that spell it. Chords of unequal notes, or with ties
+    inside, are spelled as written and left out."""
+    for i, t in enumerate(tokens):
+        if t != "[" or "]" not in tokens[i:]:
+            continue
+        close = tokens.index("]", i)
+        inside = [x for x in tokens[i + 1:close] if x not in ACCIDENTALS]
+        lengths = [inside[j + 1] if j + 1 < len(inside) and is_duration(inside[j + 1]) else ""
+                   for j, x in enumerate(inside) if is_pitch(x)]
+        if not lengths or len(set(lengths)) != 1 or \
+                len(lengths) + sum(map(bool, lengths)) != len(inside):
+            continue
+        mult = tokens[close + 1] if close + 1 < len(tokens) and is_duration(tokens[close + 1]) \
+            else ""
+        whole = (parse_duration(lengths[0]) if lengths[0] else 1) * \
+            (parse_duration(mult) if mult else 1)
+        seen.setdefault(whole, set()).add((lengths[0], mult))
 
 
 def _shape(tokens: list[str]) -> list[tuple]:
@@ -443,12 +498,14 @@ def test_the_irish_corpus_has_one_unit_after_normalising():
     before, after = AbcCodec(transpose_to_c=True, normalize_unit=False), \
         AbcCodec(transpose_to_c=True)
     units, kept, sixteenths, inline = Counter(), 0, [], 0
+    spellings: dict = {}  # a chord rhythm -> how it is spelled (issue 34)
     for tune in tunes:
         try:
             old = before.tokenize(tune)
         except AbcError:
             continue
         new = after.tokenize(tune)  # no tune the old tokens had is refused
+        chord_spellings(new, spellings)
         kept += 1
         units.update(t.strip("[]") for t in new if t.strip("[]").startswith("L:"))
         if "L:1/16" in old:
@@ -463,25 +520,36 @@ def test_the_irish_corpus_has_one_unit_after_normalising():
             scale = Fraction(next(t for t in old if t.startswith("L:"))[2:]) / Fraction(1, 8)
             assert [(x * scale, n) for x, n in _shape(old)[0]] == _shape(new)[0], tune[:80]
     assert kept > 2500 and units == {"L:1/8": kept} and inline > 0
+    assert {k: v for k, v in spellings.items() if len(v) > 1} == {}  # one spelling per rhythm
+    assert spellings[Fraction(2)] == {("", "2")}  # [ce]2: what the constraint can write
     assert len(sixteenths) > 500  # the spellings that used to differ
     for tune, old, new in sixteenths[::len(sixteenths) // 12][:12]:
         assert m21_notes(after.detokenize(new)) == m21_notes(before.detokenize(old)), tune[:80]
 
 
 def test_old_runs_keep_their_unit_lengths():
-    """A codec.json written before the option existed reads back with it off, so an old
-    run's tokens stay what its model learned; new codecs have it on and say so."""
+    """A codec.json written before the option existed reads back with it off, one written
+    with ``true`` (before version 2: the folk starter) reads back as version 1, so an old
+    run's tokens stay what its model learned; new codecs have version 2 and say so."""
     old = codecs.from_json({"name": "abc", "options": {"transpose_to_c": False,
                                                        "augment_transpositions": 0,
                                                        "keep_titles": False},
                             "vocab": ["<pad>", "<s>", "</s>", "<unk>", "A", "L:1/16"]})
-    assert old.options["normalize_unit"] is False
+    assert old.options["normalize_unit"] == 0
     assert "L:1/16" in old.tokenize("X:1\nL:1/16\nK:C\nA|\n")
     new = AbcCodec()
     new.fit(["X:1\nK:C\nA|\n"])
-    assert new.options["normalize_unit"] is True
-    assert new.to_json()["options"]["normalize_unit"] is True
+    assert new.options["normalize_unit"] == 2
+    assert new.to_json()["options"]["normalize_unit"] == 2
     assert "L:1/16" not in new.tokenize("X:1\nL:1/16\nK:C\nA|\n")
+    tune = "X:1\nL:1/16\nK:C\n[c4e4]2 {g}A4|\n"
+    assert new.tokenize(tune)[3:] == ["[", "c", "e", "]", "4", "{", "g", "/2", "}", "A", "2",
+                                      "|"]
+    # the folk starter, trained with normalize_unit=true: version 1, its tokens as they were
+    folk = codecs.from_json(json.loads((starters.path("folk") / "codec.json").read_text()))
+    assert folk.options["normalize_unit"] == 1
+    assert folk.tokenize(tune)[3:] == ["[", "c", "4", "e", "4", "]", "{", "g", "}", "A", "2",
+                                       "|"]
 
 
 def test_warnings_about_the_bundled_corpus_are_short_and_plain(capsys, tmp_path,

@@ -175,7 +175,7 @@ def test_perform_answers_every_lead_within_range(gesture_run):
 
 
 def test_readers_of_an_ensemble_run(gesture_run):
-    from creative_rnn.training.evaluation import evaluate
+    from creative_rnn.report import evaluate
 
     _, out, result = gesture_run
     row = evaluate(out)  # validation loss on output classes, no free-running samples

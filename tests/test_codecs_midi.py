@@ -342,7 +342,7 @@ def test_prime_file_and_quality_rows(melody_run, tmp_path):
     (sample,) = gen.generate(prime, length=32, num=1, seed=1)
     assert sample[:len(prime)] == prime and len(sample) == len(prime) + 32
     assert all(48 <= v <= 84 for v in sample[len(prime):] if v < NOTE_OFF)  # range constraint
-    from creative_rnn.training.evaluation import quality_rows
+    from creative_rnn.report import quality_rows
 
     rows = quality_rows(melody_run, num=2, length=64)
     assert set(rows) == {"generated", "corpus"}

@@ -137,7 +137,7 @@ def test_the_tests_data_travels_with_the_repository():
     """Every file tests/data/SOURCES.md lists is there; nothing in the tests, the lessons or
     the package reads the course data folder beside the project."""
     listed = re.findall(r"^\| ([\w./-]+\.\w+) \|", (DATA / "SOURCES.md").read_text(), re.M)
-    assert len(listed) == 7 and {MELODIES, GESTURES} <= set(listed)
+    assert len(listed) == 8 and {MELODIES, GESTURES} <= set(listed)
     for rel in listed:
         assert shared_file(rel).is_file(), rel
     beside = re.compile(r'\.\./shared|shared/data|"shared" / "data"')

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import importlib.util
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import shared_file
+from support import script_module, shared_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -319,11 +318,7 @@ def test_a_broken_link_fails_the_build(tmp_path):
 
 
 def _hook():
-    spec = importlib.util.spec_from_file_location("docs_reference",
-                                                  DOCS / "hooks" / "reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("docs/hooks/reference.py")
 
 
 def test_cli_page_has_every_command_and_flag():
@@ -477,11 +472,7 @@ def test_docs_command_reports_a_failed_build(monkeypatch, capsys, tmp_path):
 
 
 def _bench_hook():
-    spec = importlib.util.spec_from_file_location("docs_benchmarks",
-                                                  DOCS / "hooks" / "benchmarks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return script_module("docs/hooks/benchmarks.py")
 
 
 def test_recorded_benchmark_results_name_machine_and_date():

@@ -191,6 +191,16 @@ def test_abc_from_folk_on_the_command_line(tmp_path, capsys):
     assert rundir.read_config(run)["parent"]["codec"] == "abc"
     tune = cr.load(run).generate(prime="M:6/8\nK:D\n", length=60, seed=0)[0]
     assert "M:6/8" in tune and "K:" in tune
+    # where each value came from: the parent, the fitted budget, --set and the flag
+    assert main(["config", str(run), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    said = {k: v["source"] for section in ("model", "train") for k, v in data[section].items()}
+    assert said["hidden_size"] == "fine-tuning from the starter folk: its shape"
+    assert said["documents"] == "fine-tuning from the starter folk: its batches"
+    assert said["lr"].startswith("fitted to fine-tuning: lr ")
+    assert said["patience"].startswith("fitted to fine-tuning: stop early after")
+    assert said["batch_size"] == said["doc_max_len"] == "--set"
+    assert said["max_steps"] == "flag --max-steps"
 
 
 def test_melody_from_melody(tmp_path):

@@ -29,8 +29,8 @@ from creative_rnn.midi_live import Settings
 from creative_rnn.midi_live.modes import Performer
 from creative_rnn.midi_live.ports import NOTE_OFF, NOTE_ON
 from creative_rnn.novelty import copied_spans, novelty
+from creative_rnn.report import evaluate
 from creative_rnn.training import verdict
-from creative_rnn.training.evaluation import evaluate
 from creative_rnn.training.loop import RunResult
 from creative_rnn.web.app import create_app
 

@@ -1,5 +1,9 @@
 """The package's import graph, read from its source with ``ast``: no circles among its modules,
-and the bottom layer (``creative_rnn.core``) imports nothing of the package but ``errors``.
+and the layers of ARCHITECTURE.md as a tested contract: ``LAYERS`` below is the table (a module
+imports only from its own layer or below), ``ONLY`` and ``NEVER`` the rules the order alone does
+not catch (core/ imports nothing of the package but errors; codecs never import training,
+sampling, web or live; training never imports viz, sampling, novelty or web; models never import
+codecs). Every violation is named with its file:line and the rule it breaks.
 
 Every import of the package's own modules counts: at module level and inside functions, methods
 and ``try`` blocks, relative (``from ..a import b``) and absolute (``import creative_rnn.a.b``).
@@ -17,6 +21,8 @@ and ``try`` blocks, relative (``from ..a import b``) and absolute (``import crea
 from __future__ import annotations
 
 import ast
+import functools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -98,6 +104,12 @@ def import_graph(src: Path = SRC, package: str = PACKAGE) -> Graph:
     return graph
 
 
+@functools.cache
+def package_graph() -> Graph:
+    """The real package's graph, read once for the tests that share it (never changed)."""
+    return import_graph()
+
+
 def strongly_connected(graph: Graph) -> list[list[str]]:
     """Tarjan's strongly connected components (iterative, so no recursion limit)."""
     index: dict[str, int] = {}
@@ -157,24 +169,13 @@ def describe(found: list[list[str]], graph: Graph) -> str:
 
 
 def test_no_import_circles_in_the_package():
-    graph = import_graph()
+    graph = package_graph()
     found = circles(graph)
     assert not found, "import circles:\n" + describe(found, graph)
 
 
-def test_the_bottom_layer_imports_only_errors_and_itself():
-    graph = import_graph()
-    core = f"{PACKAGE}.core"
-    allowed = {f"{PACKAGE}.errors"}
-    bad = [f"{m} -> {t}   ({', '.join(where)})"
-           for m, targets in sorted(graph.items()) if m == core or m.startswith(core + ".")
-           for t, where in sorted(targets.items())
-           if t not in allowed and t != core and not t.startswith(core + ".")]
-    assert not bad, "the core layer imports more of the package:\n" + "\n".join(bad)
-
-
 def test_the_graph_is_the_real_package():
-    graph = import_graph()
+    graph = package_graph()
     assert len(graph) > 40, sorted(graph)
     assert f"{PACKAGE}.core.files" in graph and f"{PACKAGE}.training.loop" in graph
     assert f"{PACKAGE}.rundir" in graph[f"{PACKAGE}.training.loop"]  # from .. import rundir
@@ -218,3 +219,136 @@ def test_circles_in_a_fake_package_are_found(tmp_path):
     # without the two back edges the same package has no circle
     _write(src, {"fake/b.py": "", "fake/sub/deep.py": "from ..errors import E\n"})
     assert circles(import_graph(src, "fake")) == []
+
+
+# --- the layers -------------------------------------------------------------------------------
+
+# ARCHITECTURE.md's "## Layers", bottom to top: a module imports only from its own layer or below.
+# Entries are paths under src/creative_rnn/ as ARCHITECTURE.md writes them (a folder ends in
+# "/"); the longest entry that holds a module gives its layer, so starters/build.py (the
+# maintainers' packer, imported by nothing) sits at the top while starters/ is at the bottom.
+# __init__.py is the package root: the public facade, imported only by cli/ (for __version__).
+LAYERS: dict[int, tuple[str, ...]] = {
+    7: ("cli/", "__main__.py", "__init__.py", "starters/build.py"),
+    6: ("reference/", "viz/", "live.py", "midi_live/", "web/", "bench/", "demo.py", "library/",
+        "report/"),
+    5: ("training/",),
+    4: ("engine/", "sampling/"),
+    3: ("rundir.py", "novelty/"),
+    2: ("corpora/", "data/"),
+    1: ("codecs/", "models/"),
+    0: ("errors.py", "config.py", "core/", "starters/"),
+}
+# What these import of the package, besides their own modules: nothing else
+ONLY: dict[str, tuple[str, ...]] = {
+    "core/": ("errors.py",),
+    "config.py": ("errors.py",),
+    "engine/": ("core/", "errors.py"),  # a model's weights by duck typing, not models/
+}
+# What these never import, wherever it sits in the order (a domain is only a codec; the loop
+# knows nothing of how runs are read, measured, drawn or served; a network knows no domain)
+NEVER: dict[str, tuple[str, ...]] = {
+    "codecs/": ("training/", "sampling/", "web/", "live.py", "midi_live/"),
+    "training/": ("viz/", "sampling/", "novelty/", "web/"),
+    "models/": ("codecs/",),
+}
+
+
+def _entry_module(entry: str, package: str) -> str:
+    """``"codecs/"`` -> ``"creative_rnn.codecs"``; ``"__init__.py"`` -> ``"creative_rnn"``."""
+    parts = [p for p in entry.removesuffix(".py").split("/") if p and p != "__init__"]
+    return ".".join([package, *parts])
+
+
+def _holds(entry: str, module: str, package: str) -> bool:
+    name = _entry_module(entry, package)
+    if name == package:  # the root entry is the root module alone, not everything under it
+        return module == package
+    return module == name or module.startswith(name + ".")
+
+
+def layer_of(module: str, layers: dict[int, tuple[str, ...]], package: str) -> int | None:
+    """The layer of the longest entry holding ``module``; None when no entry does."""
+    found = [(len(_entry_module(e, package)), layer) for layer, entries in layers.items()
+             for e in entries if _holds(e, module, package)]
+    return max(found)[1] if found else None
+
+
+def violations(graph: Graph, layers: dict[int, tuple[str, ...]], only: dict[str, tuple],
+               never: dict[str, tuple], package: str) -> list[str]:
+    """Every import that breaks the table or a rule: ``file:line: A imports B: the rule``."""
+    bad = []
+    for a, targets in sorted(graph.items()):
+        la = layer_of(a, layers, package)
+        if la is None:
+            bad.append(f"{a}: in no layer; add it to LAYERS here and to ARCHITECTURE.md")
+            continue
+        for b, wheres in sorted(targets.items()):
+            lb = layer_of(b, layers, package)
+            rules = []
+            if lb is not None and lb > la:
+                rules.append(f"layer {la} imports layer {lb}: a module imports only from its "
+                             "own layer or below")
+            for src, allowed in only.items():
+                if _holds(src, a, package) and not _holds(src, b, package) and not any(
+                        _holds(e, b, package) for e in allowed):
+                    rules.append(f"{src} imports nothing of the package but "
+                                 f"{', '.join(allowed)}")
+            for src, banned in never.items():
+                hit = [e for e in banned if _holds(e, b, package)]
+                if _holds(src, a, package) and hit:
+                    rules.append(f"{src} never imports {hit[0]}")
+            # one line per statement (``from x import a, b`` names x once per alias)
+            bad += [f"{where}: {a} imports {b}: {rule}" for where in dict.fromkeys(wheres)
+                    for rule in rules]
+    return bad
+
+
+def test_the_package_keeps_to_its_layers():
+    found = violations(package_graph(), LAYERS, ONLY, NEVER, PACKAGE)
+    assert not found, "imports against the layers (ARCHITECTURE.md):\n" + "\n".join(found)
+
+
+def test_architecture_md_shows_the_tested_table():
+    """ARCHITECTURE.md's layer block lists what LAYERS holds (its parenthesised notes aside)."""
+    text = (SRC.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    block = text.split("## Layers", 1)[1].split("```", 2)[1]
+    shown = {}
+    for line in block.splitlines():
+        m = re.match(r"\s*(\d+)\s+(.*)", re.sub(r"\([^)]*\)", "", line))
+        if m:
+            shown[int(m[1])] = set(m[2].split())
+    assert shown == {k: set(v) for k, v in LAYERS.items()}
+
+
+def test_layer_violations_in_a_fake_package_are_named(tmp_path):
+    src = _write(tmp_path / "src", {
+        "fake/__init__.py": "",
+        "fake/errors.py": "",
+        "fake/core/__init__.py": "",
+        "fake/core/files.py": "from ..errors import E\n\ndef f():\n    from ..low import x\n",
+        "fake/low/__init__.py": "",
+        "fake/low/tool.py": "from ..high import y\n",  # upward, but at the top by the table
+        "fake/low/a.py": "from . import b\n",
+        "fake/low/b.py": "",
+        "fake/mid.py": "import fake.high.deep\n",  # upward
+        "fake/high/__init__.py": "",
+        "fake/high/deep.py": "from ..low import a\n",
+        "fake/stray.py": "",
+    })
+    layers = {0: ("errors.py", "core/", "low/"), 1: ("mid.py",),
+              2: ("high/", "__init__.py", "low/tool.py")}
+    found = violations(import_graph(src, "fake"), layers, {"core/": ("errors.py",)},
+                       {"low/": ("low/b.py",)}, "fake")
+    assert found == [
+        "fake/core/files.py:4: fake.core.files imports fake.low: core/ imports nothing of the "
+        "package but errors.py",
+        "fake/low/a.py:1: fake.low.a imports fake.low.b: low/ never imports low/b.py",
+        "fake/mid.py:1: fake.mid imports fake.high: layer 1 imports layer 2: a module imports "
+        "only from its own layer or below",
+        "fake/mid.py:1: fake.mid imports fake.high.deep: layer 1 imports layer 2: a module "
+        "imports only from its own layer or below",
+        "fake.stray: in no layer; add it to LAYERS here and to ARCHITECTURE.md",
+    ], found
+    assert layer_of("fake.low.tool", layers, "fake") == 2
+    assert layer_of("fake", layers, "fake") == 2 and layer_of("fake.low", layers, "fake") == 0

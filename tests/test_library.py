@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from support import script_module
 
 from creative_rnn.cli import main
 from creative_rnn.library import Library, LibraryError, for_page, location, record
@@ -224,12 +225,7 @@ def test_export_text_json_and_a_numbered_tunebook(tmp_path, capsys):
 def test_the_speed_benchmark_runs_tiny(tmp_path):
     """benchmarks/library_speed.py end to end at a tiny size: its rows, in the format of
     docs/data/benchmarks/*.json (no timing is checked here)."""
-    import importlib.util
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "library_speed.py"
-    spec = importlib.util.spec_from_file_location("library_speed", script)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = script_module("benchmarks/library_speed.py")
     run = Path(__file__).parent / "fixtures" / "old_runs" / "text" / "run"
     out = tmp_path / "speed.json"
     bench.main(["--run", str(run), "--length", "10", "--pieces", "300", "--reps", "1",

@@ -471,15 +471,13 @@ def test_a_performance_run_continues_in_its_own_time(performance_run, player, st
                                                      tmp_path):
     """Performance runs play in their 10 ms time shifts: the notes a Stepper of the same
     seed chooses, at the times its shifts give."""
-    from creative_rnn.midi_live.voices import PerformanceVoice
-
     codec = codecs.get("performance")
     source = tmp_path / "phrase.mid"
     codec.write("C4:0.2 E4:0.2 G4:0.2", source)
     primer = codec.tokenize(codec.read(source))
 
     def answer(seed):
-        st, voice = load_stepper(performance_run, seed=seed), PerformanceVoice(codec, None)
+        st, voice = load_stepper(performance_run, seed=seed), codec.live_voice()
         voice.begin(0.0)
         token, ons = st.step(primer)[0], []
         while voice.played() < 1.0:
@@ -504,11 +502,12 @@ def test_a_performance_run_continues_in_its_own_time(performance_run, player, st
 def test_abc_runs_play_through_their_notes():
     """An abc run answers a bar at a time: the bar's notes as ABC describes them, from the
     bar's grid step; a heard phrase is written as ABC the codec can read back."""
+    from creative_rnn.codecs import Heard
     from creative_rnn.midi_live.clock import Grid
-    from creative_rnn.midi_live.voices import AbcVoice, Heard
 
     codec = codecs.get("abc")
-    voice = AbcVoice(codec, Grid(120, 4, 10.0))
+    voice = codec.live_voice()
+    voice.grid = Grid(120, 4, 10.0)
     heard = [Heard(60, 100, 0.0, 0.24), Heard(62, 100, 0.25, 0.49), Heard(73, 100, 0.5, 1.0)]
     phrase = voice.phrase_tokens(heard)
     assert [round(n[0]) for n in codec.notes(codec.detokenize(phrase))] == [60, 62, 73]

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from creative_rnn.training import music_metrics as mm
+from creative_rnn.report import music_metrics as mm
 
 
 def _piece(notes):
@@ -96,7 +96,7 @@ def test_evaluate_has_music_rows_for_a_melody_run(tmp_path):
     from support import shared_file
 
     import creative_rnn as cr
-    from creative_rnn.training.evaluation import evaluate
+    from creative_rnn.report import evaluate
 
     melodies = shared_file("melody/melodies.jsonl")
     run = tmp_path / "melody"

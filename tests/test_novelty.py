@@ -18,7 +18,7 @@ from creative_rnn.novelty import copied_spans, novelty
 from creative_rnn.novelty.index import build, train_pieces
 from creative_rnn.novelty.meter import maximal
 from creative_rnn.novelty.search import following_codes, longest_matches, prefix_block
-from creative_rnn.novelty.transform import AbcIntervals, PitchIntervals, Transform
+from creative_rnn.novelty.transform import PitchIntervals, SoundingIntervals, Transform
 
 
 # --- the searches against brute force ---------------------------------------------------------
@@ -140,7 +140,7 @@ def test_abc_transposed_tune_is_the_same_symbols():
     codec.fit([TUNE])
     from creative_rnn.codecs.vocab import Vocabulary
     codec.vocab = Vocabulary.build(tokens + moved)
-    t = AbcIntervals(codec)
+    t = SoundingIntervals(codec)  # the abc codec's pitch_reading
     a = t.symbols(np.array([codec.vocab.index[x] for x in tokens]))
     b = t.symbols(np.array([codec.vocab.index[x] for x in moved]))
     assert tokens != moved and a.tolist() == b.tolist()

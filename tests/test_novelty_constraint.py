@@ -11,7 +11,7 @@ from creative_rnn.cli import main
 from creative_rnn.core.logits import forbid_by_history
 from creative_rnn.errors import SamplingError
 from creative_rnn.novelty import novelty
-from creative_rnn.training.evaluation import evaluate
+from creative_rnn.report import evaluate
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,7 +13,7 @@ import creative_rnn as cr
 from creative_rnn import rundir
 from creative_rnn.errors import CheckpointError
 from creative_rnn.live import load_stepper
-from creative_rnn.training.evaluation import evaluate
+from creative_rnn.report import evaluate
 
 OLD = Path(__file__).parent / "fixtures" / "old_runs"
 KINDS = json.loads((OLD / "kinds.json").read_text())

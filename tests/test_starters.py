@@ -121,7 +121,7 @@ def test_sample_folk_writes_abc(capsys, tmp_path):
 
 def test_evaluate_and_the_copy_meter_by_name(shakespeare_file, monkeypatch):
     from creative_rnn.novelty import novelty
-    from creative_rnn.training.evaluation import evaluate
+    from creative_rnn.report import evaluate
     read = rundir.read_config
 
     def fewer(run):  # validation on the first 5,000 tokens (the whole split takes a minute)

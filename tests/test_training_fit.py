@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn.config import resolve
+from creative_rnn.config import given_layers, resolve, resolve_layers
 from creative_rnn.training import fit as fitting
 
 CPU = torch.device("cpu")
@@ -42,6 +42,15 @@ def small(minutes=10.0, **overrides):
     return resolve("small", None, {"max_minutes": minutes, **overrides})
 
 
+def fitted(minutes=10.0, pinned=(), **kw):
+    """`small` with a time budget fitted by ``fitting.fit(**kw)`` as train() does: its
+    layers given to the resolver. Returns the configs before, after, and the sources."""
+    before = resolve_layers(*given_layers("small", None, {"max_minutes": minutes}))
+    layers = fitting.fit("small", before.model, before.train, CPU, set(pinned), **kw)
+    after = before.then(*layers)
+    return before, after.model, after.train, after.sources
+
+
 @pytest.mark.parametrize("ms, want, timed", [
     # as fast as the machine the preset was tuned on: 300 ms at batch 64 leaves 2,000 steps,
     # so the tuned width at the tuned batch
@@ -52,13 +61,17 @@ def small(minutes=10.0, **overrides):
     ({384: 900, 320: 800, 256: 700, 192: 600}, 192, [384, 320, 256, 192]),
 ])
 def test_the_widest_width_with_enough_steps_in_the_budget(ms, want, timed):
-    model_cfg, train_cfg = small()
-    assert (model_cfg.hidden_size, train_cfg.batch_size) == (384, 32)  # the tuned recipe
     timer, calls = timer_for(ms)
     lines = []
-    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
-                                timer=timer, clock=still)
+    before, chosen, train, sources = fitted(log=lines.append, timer=timer, clock=still)
+    model_cfg, train_cfg = before.model, before.train
+    assert (model_cfg.hidden_size, train_cfg.batch_size) == (384, 32)  # the tuned recipe
     assert chosen.hidden_size == want and train.batch_size == 32
+    # the resolver records each fitted value with its reason, the measurements included
+    assert sources["hidden_size"].startswith("fitted to the machine: a training step")
+    assert f"{want}x32: {ms[want]} ms" in sources["hidden_size"]
+    assert sources["max_minutes"] == "fitted to the machine: fitting took 0 s of the 10 min"
+    assert sources["num_layers"] == "preset small"
     assert calls == [(384, BIG)] + [(w, 32) for w in timed]
     steps = train_cfg.max_minutes * 60 / (ms[want] / 1e3)
     assert steps >= fitting.MIN_STEPS or want == fitting.LADDER["small"][-1]
@@ -74,11 +87,10 @@ def test_the_widest_width_with_enough_steps_in_the_budget(ms, want, timed):
 
 def test_a_fast_machine_takes_the_bigger_batch():
     # AMX: 2x384 at batch 64 in 125 ms leaves 4,800 steps in 10 minutes
-    model_cfg, train_cfg = small()
     timer, calls = timer_for({384: 80, 320: 70, 256: 60, 192: 50}, big=125)
     lines = []
-    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
-                                timer=timer, clock=still)
+    before, chosen, train, _ = fitted(log=lines.append, timer=timer, clock=still)
+    model_cfg, train_cfg = before.model, before.train
     assert (chosen.hidden_size, train.batch_size) == (384, BIG) and calls == [(384, BIG)]
     assert chosen == model_cfg and "batch 64" in lines[1] and "384x64: 125 ms" in lines[1]
     assert {k: v for k, v in vars(train).items() if k != "batch_size"} == \
@@ -87,7 +99,7 @@ def test_a_fast_machine_takes_the_bigger_batch():
 
 def test_a_longer_budget_keeps_the_tuned_width_on_a_slow_machine():
     timer, _ = timer_for({384: 300, 320: 240, 256: 180, 192: 120})
-    chosen, train = fitting.fit("small", *small(minutes=60), CPU, set(), timer=timer)
+    _, chosen, train, _ = fitted(minutes=60, timer=timer)
     # 60 min at 600 ms (batch 64) is 6,000 steps: a long budget takes the bigger batch too
     assert chosen.hidden_size == 384 and train.batch_size == BIG
 
@@ -101,9 +113,8 @@ def test_a_longer_budget_keeps_the_tuned_width_on_a_slow_machine():
      [(384, 32), (320, 32), (256, 32)]),
 ])
 def test_a_pinned_key_is_kept_and_the_other_fitted(pinned, ms, want, timed):
-    model_cfg, train_cfg = small()
     timer, calls = timer_for(ms)
-    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, pinned, timer=timer)
+    _, chosen, train, _ = fitted(pinned=pinned, timer=timer)
     assert (chosen.hidden_size, train.batch_size) == want and calls == timed
 
 
@@ -123,8 +134,7 @@ def test_what_is_never_fitted(case):
     elif case == "another width":  # a config that changed the width without pinning it
         model_cfg = dataclasses.replace(model_cfg, hidden_size=200)
     timer, calls = timer_for({384: 900, 320: 900, 256: 900, 192: 900})
-    chosen, train = fitting.fit(preset, model_cfg, train_cfg, device, pinned, timer=timer)
-    assert chosen is model_cfg and train is train_cfg
+    assert fitting.fit(preset, model_cfg, train_cfg, device, pinned, timer=timer) == []
     assert calls == []
 
 
@@ -170,10 +180,8 @@ def test_fitting_counts_in_the_budget_and_stops_timing_a_slow_machine():
         now[0] += 20.0  # five slow steps
         return 2.0  # far too slow for MIN_STEPS at any width
 
-    model_cfg, train_cfg = small(minutes=3.0)
     lines = []
-    chosen, train = fitting.fit("small", model_cfg, train_cfg, CPU, set(), log=lines.append,
-                                timer=timer, clock=clock)
+    _, chosen, train, _ = fitted(minutes=3.0, log=lines.append, timer=timer, clock=clock)
     assert fitting.FIT_SHARE * 180 < 20  # 9 s: one rung's timing is already over it
     assert now[0] == 20.0  # one rung timed, not five
     assert chosen.hidden_size == fitting.LADDER["small"][-1] and train.batch_size == 32

@@ -7,6 +7,7 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -224,6 +225,25 @@ def test_run_directory_holds_only_json_safetensors_and_png(tiny_text_run):
                 json.loads(line)
         else:
             assert p.suffix == ".png" and p.read_bytes().startswith(b"\x89PNG"), p
+
+
+def test_the_loss_plot_is_an_end_of_run_hook_and_a_failing_hook_costs_only_a_note(
+        tmp_path, capsys, monkeypatch):
+    """training/ never imports viz/: the package root hands the loop viz's loss plot (the
+    loss.png of every run, asserted above); a hook that fails leaves a note and the others run."""
+    from creative_rnn.training import loop
+    from creative_rnn.viz.curves import loss_plot
+
+    assert loss_plot in loop._END_OF_RUN
+
+    def broken(run):
+        raise OSError("disk full")
+
+    seen = []
+    monkeypatch.setattr(loop, "_END_OF_RUN", [broken, seen.append])
+    Trainer._end_of_run(SimpleNamespace(run_dir=tmp_path))
+    assert seen == [tmp_path]
+    assert "broken failed (disk full)" in capsys.readouterr().err
 
 
 def test_a_run_stopped_before_its_first_checkpoint_starts_again(tmp_path, startrek):

@@ -18,7 +18,7 @@ from support import ROOT, cli_killed_at_checkpoint
 import creative_rnn as cr
 from creative_rnn import rundir
 from creative_rnn.core.tensors import load_tensors
-from creative_rnn.training.evaluation import evaluate
+from creative_rnn.report import evaluate
 
 ALPHABET = "abcd"
 # fp32 and no dropout keep the runs exact; warm-up past the run keeps the rate moving
@@ -125,4 +125,5 @@ def test_classify_trains_under_torchrun(tmp_path, corpora):
                           text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert rundir.read_metrics(out)[-1]["step"] == 10
+    assert (out / rundir.PLOT).is_file()  # rank 0 ran the end-of-run hooks (the loss plot)
     assert cr.train(resume=out, max_steps=15, progress_bar=False).step == 15

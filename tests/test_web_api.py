@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support import tiny_abc_run
-from support_web import LiveServer, shared_runs, studio_client
+from support_web import LiveServer, events, shared_runs, studio_client
 
 import creative_rnn as cr
 from creative_rnn.cli import main
@@ -28,15 +28,6 @@ def client(runs, tmp_path_factory):
     app = create_app(list(runs.values()), runs_dir=tmp_path_factory.mktemp("studio"),
                      limits=Limits(max_activation_values=200_000))
     return studio_client(app)
-
-
-def events(body: str) -> list[tuple[str, dict]]:
-    """Parse a text/event-stream body into (event, data) pairs."""
-    out = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
 
 
 def generate(client, **body) -> list[tuple[str, dict]]:

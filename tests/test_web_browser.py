@@ -11,31 +11,27 @@ from pathlib import Path
 
 import pytest
 from support_web import (
-    LiveServer,
-    chromium,
+    PAGE_WAIT,
     needs_chromium,
+    serving,
     shared_runs,
     studio_page,
     wait_until,
 )
 
-from creative_rnn.web import Limits, create_app
-from creative_rnn.web.guard import served_hosts
+from creative_rnn import starters
+from creative_rnn.web import Limits
 
 pytestmark = needs_chromium
-WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek)
     # a long length cap so a stream is still running when the test presses Stop
-    live = LiveServer()  # the port first: the studio answers only its own address, as served
-    live.app = create_app([runs["text"], runs["docs"], runs["melody"]],
-                          runs_dir=tmp_path_factory.mktemp("studio"),
-                          limits=Limits(max_length=5_000_000, max_upload=256 * 1024),
-                          hosts=served_hosts("127.0.0.1", live.port))
-    with live:
+    with serving([runs["text"], runs["docs"], runs["melody"], starters.path("shakespeare")],
+                 runs_dir=tmp_path_factory.mktemp("studio"),
+                 limits=Limits(max_length=100_000, max_upload=256 * 1024)) as live:
         yield live
 
 
@@ -44,12 +40,6 @@ def shots(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("screenshots")
     print(f"\nweb studio screenshots: {path}")
     return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -69,9 +59,10 @@ def generate(page, model: str, length: int, prime: str = "") -> None:
 
 
 def test_text_streams_in_while_generating_and_stop_ends_it(page, server):
-    # far longer than any machine streams while the test waits (100,000 was not: a fast one
-    # finished it between two checks)
-    generate(page, "text", 5_000_000, prime="Star")
+    # the longest sample the studio takes, from the 2x384 starter: a stream that takes minutes
+    # (the tiny test model streamed all 100,000 characters on CI between two checks, so Stop
+    # came after the end)
+    generate(page, "shakespeare", 100_000, prime="Star")
     # checked inside the page in one go: text is there while the stream still runs...
     streaming = ("(n) => { const o = document.querySelector('#output pre.sample');"
                  " return o && o.textContent.length > n"
@@ -83,7 +74,7 @@ def test_text_streams_in_while_generating_and_stop_ends_it(page, server):
     page.wait_for_function(
         "document.querySelector('#gen-status').textContent.startsWith('stopped')")
     text = page.inner_text("#output pre.sample")
-    assert text.startswith("Star") and len(text) < 5_000_000
+    assert text.startswith("Star") and len(text) < 100_000
     assert page.is_enabled("#go") and page.is_disabled("#stop")
     studio = server.app.state.studio  # the server noticed and gave the stream's place back
     wait_until(lambda: studio.generations.running == 0, "the stopped stream was released")
@@ -252,10 +243,10 @@ def test_a_page_from_another_origin_cannot_use_the_studio(browser, server, hosti
     studio = server.app.state.studio
     runs_before = sorted(p.name for p in studio.runs_dir.iterdir())
     jobs_before = set(server.app.state.jobs)
-    server.seen.clear()
+    server.forget()
     context = browser.new_context()
     page = context.new_page()
-    page.set_default_timeout(WAIT)
+    page.set_default_timeout(PAGE_WAIT)
     page.goto(f"http://{site}:{hostile}/")
     page.wait_for_function("window.results !== undefined")
     results = page.evaluate("window.results")

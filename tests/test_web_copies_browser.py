@@ -4,18 +4,10 @@ Chromium): shaded in a text sample with the source on hover, outlined on the pia
 from __future__ import annotations
 
 import pytest
-from support_web import (
-    LiveServer,
-    chromium,
-    needs_chromium,
-    shared_runs,
-    studio_page,
-)
+from support_web import needs_chromium, serving, shared_runs, studio_page
 from test_web_copies_api import LINE, melody_prime
 
-from creative_rnn.web import create_app
 from creative_rnn.web.copies import sample_copies
-from creative_rnn.web.guard import served_hosts
 
 pytestmark = needs_chromium
 DONE = "document.querySelector('#gen-status').textContent.startsWith('done')"
@@ -24,17 +16,8 @@ DONE = "document.querySelector('#gen-status').textContent.startsWith('done')"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek)
-    live = LiveServer()
-    live.app = create_app([runs["text"], runs["melody"]],
-                          hosts=served_hosts("127.0.0.1", live.port))
-    with live:
+    with serving([runs["text"], runs["melody"]]) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -7,25 +7,15 @@ trained here (training on favourites runs in tests/test_web_library_browser.py).
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from safetensors import safe_open
-from support_web import studio_client
+from support_web import events, studio_client
 
 from creative_rnn import library, starters
 from creative_rnn.web import create_app
 from creative_rnn.web.library import provenance
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def events(body: str) -> list[tuple[str, dict]]:
-    out = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        out.append((lines["event"], json.loads(lines["data"])))
-    return out
 
 
 def generate(client, **body) -> list[dict]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from support_web import LiveServer, chromium, needs_chromium, studio_page
+from support_web import needs_chromium, serving, studio_page
 
 from creative_rnn import library
-from creative_rnn.web import create_app
-from creative_rnn.web.guard import served_hosts
 
 pytestmark = needs_chromium
 DRAFT = "X:1\nT:Mine\nM:6/8\nK:D\n"
@@ -23,24 +21,15 @@ DRAFT = "X:1\nT:Mine\nM:6/8\nK:D\n"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("library-browser")
-    live = LiveServer()
     # the copy meter is not what this test is about, and on a starter its first use reads
     # the starter's whole corpus (minutes for folk): samples and drafts are shown unmarked
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("creative_rnn.web.app.sample_copies", lambda *a, **k: {"spans": [],
                                                                            "error": None})
         mp.setattr("creative_rnn.web.write.copied_spans", lambda *a, **k: [])
-        live.app = create_app(["folk"], runs_dir=root / "runs", library_at=root / "lib.sqlite",
-                              hosts=served_hosts("127.0.0.1", live.port))
-        live.root = root
-        with live:
+        with serving(["folk"], runs_dir=root / "runs", library_at=root / "lib.sqlite") as live:
+            live.root = root
             yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 def reload(page) -> None:

@@ -45,7 +45,10 @@ def test_every_play_route_is_guarded(client):
 def test_bad_requests_are_named(client):
     (text,) = client.app.state.text
     r = client.post("/api/play/open", json={"model": text})
-    assert r.status_code == 400 and "plays melody, performance, abc runs" in r.json()["error"]
+    error = r.json()["error"]
+    assert r.status_code == 400 and "cannot play live" in error and "melody" in error
+    live = {m.name: m.info["live"] for m in client.app.state.studio.models.values()}
+    assert live == {"melody": {"accompany": True, "answers_by": "token"}, text: None}
     r = client.post("/api/play/open", json={"model": "melody", "mode": "continue"})
     assert r.status_code == 400 and "call or accompany" in r.json()["error"]
     r = client.post("/api/play/open", json={"model": "melody", "bpm": 1000})

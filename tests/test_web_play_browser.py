@@ -13,11 +13,9 @@ import io
 
 import mido
 import pytest
-from support_web import LiveServer, chromium, music_run, needs_chromium, studio_page, wait_until
+from support_web import music_run, needs_chromium, serving, studio_page, wait_until
 
 from creative_rnn import starters
-from creative_rnn.web import create_app
-from creative_rnn.web.guard import served_hosts
 
 pytestmark = needs_chromium
 
@@ -37,16 +35,14 @@ STAND_IN_MIDI = """() => {
 def server(tmp_path_factory):
     run = (starters.path("melody") if "melody" in starters.names()
            else music_run(tmp_path_factory.mktemp("playrun")))
-    live = LiveServer()
-    live.app = create_app([run], hosts=served_hosts("127.0.0.1", live.port))
-    with live:
+    with serving([run]) as live:
         yield live
 
 
 @pytest.fixture(scope="module")
-def page(server, tmp_path_factory):
+def page(browser, server, tmp_path_factory):
     shot = ("#play-view", tmp_path_factory.mktemp("play") / "play.png")
-    with chromium() as browser, studio_page(browser, server.url + "/#play-view", shot) as page:
+    with studio_page(browser, server.url + "/#play-view", shot) as page:
         page.evaluate(STAND_IN_MIDI)
         yield page
 

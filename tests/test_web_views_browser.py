@@ -11,11 +11,10 @@ import threading
 
 import pytest
 from support import bar_lengths, tiny_abc_run
-from support_web import LiveServer, chromium, needs_chromium, shared_runs, studio_page
+from support_web import needs_chromium, serving, shared_runs, studio_page
 
 from creative_rnn import corpora
-from creative_rnn.web import Limits, create_app, training
-from creative_rnn.web.guard import served_hosts
+from creative_rnn.web import Limits, training
 
 pytestmark = needs_chromium
 
@@ -27,21 +26,12 @@ def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek)
     root = tmp_path_factory.mktemp("views")
     abc = tiny_abc_run(root, root / "folk" / "run", steps=6)  # served as "folk"
-    live = LiveServer()
-    live.app = create_app([runs["text"], abc], runs_dir=root / "studio",
-                          limits=Limits(max_upload=256 * 1024),
-                          hosts=served_hosts("127.0.0.1", live.port),
-                          # a library of its own: the session's has other tests' drafts of
-                          # a run served as "folk", which the Write view would restore
-                          library_at=root / "library.sqlite")
-    with live:
+    with serving([runs["text"], abc], runs_dir=root / "studio",
+                 limits=Limits(max_upload=256 * 1024),
+                 # a library of its own: the session's has other tests' drafts of a run
+                 # served as "folk", which the Write view would restore
+                 library_at=root / "library.sqlite") as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -4,16 +4,7 @@ ghost text, Tab and Esc, the alternatives and their probabilities, piano rolls f
 from __future__ import annotations
 
 import pytest
-from support_web import (
-    LiveServer,
-    chromium,
-    needs_chromium,
-    shared_runs,
-    studio_page,
-)
-
-from creative_rnn.web import create_app
-from creative_rnn.web.guard import served_hosts
+from support_web import needs_chromium, serving, shared_runs, studio_page
 
 pytestmark = needs_chromium
 
@@ -21,18 +12,9 @@ pytestmark = needs_chromium
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, startrek):
     runs = shared_runs(tmp_path_factory, startrek)
-    live = LiveServer()
     # no library: each test starts from an empty box, not from the last test's draft
-    live.app = create_app([runs["text"], runs["melody"]],
-                          hosts=served_hosts("127.0.0.1", live.port), library_at=False)
-    with live:
+    with serving([runs["text"], runs["melody"]], library_at=False) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -25,6 +25,13 @@ from .errors import (  # noqa: E402
 )
 from .sampling import Classifier, Generator, Responder, load  # noqa: E402
 from .training import RunResult, train  # noqa: E402
+from .training.loop import at_end_of_run as _at_end_of_run  # noqa: E402
+from .viz.curves import loss_plot as _loss_plot  # noqa: E402
+
+# RUN/loss.png at the end of every run, whoever trains: training/ never imports viz/ (the
+# layers, tests/test_imports.py), so the facade, imported before any module of the package,
+# hands it the plot
+_at_end_of_run(_loss_plot)
 
 __all__ = [
     "codecs", "corpora", "train", "load", "Generator", "Responder", "Classifier", "RunResult",

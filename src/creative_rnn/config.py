@@ -1,8 +1,12 @@
 """Frozen configuration dataclasses and how they are resolved.
 
-Precedence, lowest first: dataclass defaults < preset < file (``--config``, TOML or JSON)
-< ``--set key=value`` flags. Unknown keys and wrong types are errors, so a typo never
-trains silently with a default.
+A run's configuration is made of layers (``Layer``), each a set of values and where they came
+from, and ``resolve_layers`` alone turns them into configs. Precedence, lowest first:
+dataclass defaults < preset < the codec < file (``--config``, TOML or JSON) < values fitted
+(to the machine, the corpus, a fine-tune's parent and budget) < the user's ``--set`` and flags
+< limits no value may pass (a corpus too small for the batch). Every key's source is kept, so
+``creative-rnn config RUN`` can say where each value came from. Unknown keys and wrong types
+are errors, so a typo never trains silently with a default.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import dataclasses
 import json
 import math
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, SamplingError
 
 CELLS = ("rnn", "gru", "lstm", "mingru", "minlstm")
+# the cell a model gets unless told otherwise (the dataclass default and every preset): the
+# safe choice for long dependencies; its one home
+DEFAULT_CELL = "lstm"
 
 # Upper bounds of the numbers a config may hold. Far beyond any sensible run; they are here so
 # that a typo (hidden_size=10**9, lr=1e30) is one clear line and not an out-of-memory crash or
@@ -76,7 +83,7 @@ class ModelConfig:
     """The network's shape. Each field's docstring is its meaning in the docs' reference."""
 
     # (the docstrings under the fields are read by docs/hooks/reference.py and mkdocstrings)
-    cell: str = "lstm"
+    cell: str = DEFAULT_CELL
     """The recurrent cell: rnn, gru, lstm, mingru, minlstm, or a cell you registered; lstm is
     the safe default for long dependencies."""
     num_layers: int = 2
@@ -277,26 +284,26 @@ def split_task_options(task: str, overrides: dict[str, Any]) -> tuple[dict[str, 
 # (benchmarks/time_to_quality.py): `small` is the 2-core CPU recipe for tiny-shakespeare.
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(  # seconds on a laptop: tests, smoke runs, Star Trek titles
-        cell="lstm", num_layers=1, hidden_size=64, embedding_size=32, dropout=0.0,
+        cell=DEFAULT_CELL, num_layers=1, hidden_size=64, embedding_size=32, dropout=0.0,
         batch_size=16, seq_len=64, lr=5e-3, warmup_steps=20, max_steps=300,
         eval_every=50, checkpoint_every=100,
         precision="fp32",  # bf16 buys nothing at this size; fp32 keeps small runs exact
     ),
     "small": dict(  # minutes on a laptop CPU; 2x384 beat 2x256 (dropout 0.1-0.35) in 10 min,
         # and weight drop 0.2 with lr 4e-3 beat dropout alone (README, Benchmarks)
-        cell="lstm", num_layers=2, hidden_size=384, embedding_size=64, dropout=0.2,
+        cell=DEFAULT_CELL, num_layers=2, hidden_size=384, embedding_size=64, dropout=0.2,
         weight_drop=0.2, forget_bias=0.0, batch_size=32, seq_len=100, lr=4e-3,
         ema=0.99,  # the averaged weights ended 0.0016 nats below the raw ones in 10 minutes
         warmup_steps=100, max_steps=5000,
         eval_every=500, checkpoint_every=500,
     ),
     "medium": dict(  # a GPU, or a long night on a CPU
-        cell="lstm", num_layers=3, hidden_size=512, embedding_size=128, dropout=0.3,
+        cell=DEFAULT_CELL, num_layers=3, hidden_size=512, embedding_size=128, dropout=0.3,
         batch_size=128, seq_len=128, lr=2e-3, warmup_steps=200, max_steps=10000,
         eval_every=500, checkpoint_every=1000,
     ),
     "large": dict(  # a GPU: large corpora
-        cell="lstm", num_layers=3, hidden_size=1024, embedding_size=256, dropout=0.4,
+        cell=DEFAULT_CELL, num_layers=3, hidden_size=1024, embedding_size=256, dropout=0.4,
         batch_size=256, seq_len=256, lr=1.5e-3, warmup_steps=400, max_steps=20000,
         eval_every=1000, checkpoint_every=1000,
     ),
@@ -373,31 +380,101 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return flat
 
 
-def resolve(
-    preset: str | None = None,
-    file: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> tuple[ModelConfig, TrainConfig]:
-    """Build (ModelConfig, TrainConfig) from defaults < preset < file < overrides."""
+# Where a value may come from, lowest precedence first. Values fitted by the toolkit never
+# take a key the user set (each fitter is told the user's keys, ``Resolved.pinned``), so
+# "fitted" below "user" only says who wins should they meet; a "limit" is a bound the run
+# cannot pass, the user's value included (a corpus too small for the batch; the minutes that
+# fitting took out of the user's budget).
+RANKS = ("default", "preset", "codec", "file", "fitted", "user", "limit")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Config values from one source: ``source`` names it ("preset tiny", "--set", "fitted to
+    the machine"), ``why`` may give a reason per key, ``rank`` is its precedence (RANKS)."""
+
+    source: str
+    values: dict[str, Any]
+    rank: str = "fitted"
+    why: dict[str, str] = field(default_factory=dict)
+
+    def says(self, key: str) -> str:
+        """Where ``key``'s value came from, with its reason where there is one."""
+        return f"{self.source}: {self.why[key]}" if key in self.why else self.source
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A run's configs, where each key's value came from (``sources``), and the layers they
+    were resolved from (``then`` adds more and resolves again)."""
+
+    model: ModelConfig
+    train: TrainConfig
+    sources: dict[str, str]
+    layers: tuple[Layer, ...]
+
+    def then(self, *layers: Layer) -> Resolved:
+        return resolve_layers(*self.layers, *layers)
+
+    @property
+    def pinned(self) -> set[str]:
+        """The keys the user chose (a config file, ``--set``, flags): fitting leaves them."""
+        return {k for layer in self.layers if layer.rank in ("file", "user")
+                for k in layer.values}
+
+
+def resolve_layers(*layers: Layer) -> Resolved:
+    """The one resolver: ``layers`` applied by rank (RANKS; in the order given within a rank)
+    over the dataclass defaults, checked (unknown keys, types, ranges), with each key's
+    source."""
     values: dict[str, Any] = {}
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        values.update(PRESETS[preset])
-    if file is not None:
-        values.update(read_config_file(file))
-    values.update(overrides or {})
-    unknown = sorted(set(values) - _MODEL_KEYS - _TRAIN_KEYS)
-    if unknown:
-        known = ", ".join(sorted(_MODEL_KEYS | _TRAIN_KEYS))
-        raise ConfigError(f"unknown config key(s) {', '.join(unknown)}; known keys: {known}")
+    sources = dict.fromkeys(sorted(_MODEL_KEYS | _TRAIN_KEYS), "default")
+    for layer in sorted(layers, key=lambda layer: RANKS.index(layer.rank)):  # stable
+        unknown = sorted(set(layer.values) - _MODEL_KEYS - _TRAIN_KEYS)
+        if unknown:
+            known = ", ".join(sorted(_MODEL_KEYS | _TRAIN_KEYS))
+            raise ConfigError(f"unknown config key(s) {', '.join(unknown)} ({layer.source}); "
+                              f"known keys: {known}")
+        values.update(layer.values)
+        sources.update({k: layer.says(k) for k in layer.values})
     mtypes, ttypes = _types(ModelConfig), _types(TrainConfig)
     m = {k: _coerce(k, v, mtypes[k]) for k, v in values.items() if k in _MODEL_KEYS}
     t = {k: _coerce(k, v, ttypes[k]) for k, v in values.items() if k in _TRAIN_KEYS}
     model, train = ModelConfig(**m), TrainConfig(**t)
     model.validate()
     train.validate()
-    return model, train
+    return Resolved(model, train, sources, tuple(layers))
+
+
+def given_layers(preset: str | None = None, file: str | Path | None = None,
+                 overrides: dict[str, Any] | None = None,
+                 override_sources: dict[str, str] | None = None) -> list[Layer]:
+    """The layers a user gives: a preset, a config file, and overrides, each override's
+    source from ``override_sources`` ("--set", "flag --max-steps"; "--set" where not
+    given)."""
+    layers = []
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        layers.append(Layer(f"preset {preset}", PRESETS[preset], "preset"))
+    if file is not None:
+        layers.append(Layer(f"config file {file}", read_config_file(file), "file"))
+    by_source: dict[str, dict[str, Any]] = {}
+    for k, v in (overrides or {}).items():
+        by_source.setdefault((override_sources or {}).get(k, "--set"), {})[k] = v
+    layers += [Layer(source, values, "user") for source, values in by_source.items()]
+    return layers
+
+
+def resolve(
+    preset: str | None = None,
+    file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> tuple[ModelConfig, TrainConfig]:
+    """(ModelConfig, TrainConfig) from defaults < preset < file < overrides, nothing fitted
+    (``resolve_layers`` with ``given_layers``)."""
+    resolved = resolve_layers(*given_layers(preset, file, overrides))
+    return resolved.model, resolved.train
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

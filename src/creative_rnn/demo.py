@@ -28,7 +28,6 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from . import codecs, rundir, starters
-from .codecs.abc.codec import split_tunes
 from .core.files import atomic_write_text
 from .corpora import folk_files
 from .errors import UserError
@@ -77,7 +76,7 @@ def demo(out: str | Path = "creative-rnn-demo", minutes: float = 3.0, num: int =
         _report_saved(run)
     else:
         corpus = style_corpus(out / "jigs.abc")
-        count = len(split_tunes(corpus.read_text(encoding="utf-8")))
+        count = len(_tunes_of(corpus))
         print(f"\nfine-tuning the {STARTER} starter for {minutes:g} minute(s) on the {count} "
               f"jigs ({STYLE_METER}) of {STYLE_COLLECTION_NAME} ({corpus}) ...")
         result = train(corpus=str(corpus), out=run, init_from=STARTER, max_minutes=minutes,
@@ -165,7 +164,12 @@ def _tunes(gen, run: str | Path, num: int, seed: int, folder: Path,
 
 def meters(book: Path) -> Counter:
     """How many tunes of an ABC book have each meter (counted from the file)."""
-    return Counter(meter(t) or "none" for t in split_tunes(book.read_text(encoding="utf-8")))
+    return Counter(meter(t) or "none" for t in _tunes_of(book))
+
+
+def _tunes_of(book: Path) -> list[str]:
+    """The tunes of an ABC book, split as the abc codec splits them."""
+    return codecs.get("abc").book_items(book.read_text(encoding="utf-8"))
 
 
 def _changed(before: Path, after: Path) -> None:

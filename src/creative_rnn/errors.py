@@ -27,3 +27,13 @@ class WriteError(UserError):
 
 class SamplingError(UserError):
     """Bad sampling options or a prime the vocabulary cannot encode."""
+
+
+class CapabilityError(SamplingError):
+    """A codec asked for something it does not declare (a format, a book, a constraint): the
+    message says "the X codec cannot ..." and what it can do instead."""
+
+
+class PluginError(UserError):
+    """A codec from another package (an entry-point plugin) that failed to load, raised, or
+    gave ids or a vocabulary that do not add up; the message names the plugin and its package."""

@@ -1,6 +1,7 @@
 """The run directory: the only artifact of training. This module alone reads and writes it.
 
-    RUN/config.json            task, resolved ModelConfig + TrainConfig, corpus description
+    RUN/config.json            task, resolved ModelConfig + TrainConfig, corpus description,
+                               where each value came from ("sources")
     RUN/codec.json             codec name, options and vocabulary
     RUN/model.safetensors      latest weights (what readers load with --last)
     RUN/optimizer.safetensors  everything a resume needs, as ONE file: weights, AdamW
@@ -43,11 +44,16 @@ STATE = "state.json"
 BEST = "best"
 PLOT = "loss.png"
 FORMAT = "creative-rnn/1"  # the layout above; config.json carries it
+# config.json's map of each config key to where its value came from (config.resolve_layers);
+# runs written before it have none, and still load
+SOURCES = "sources"
+BEFORE_PROVENANCE = "recorded before provenance"
 # What each file of a run holds, in the order a reader meets them: the docs' reference page
 # (docs/hooks/reference.py) is made from this, so a new file here is documented there.
 LAYOUT: dict[str, str] = {
     CONFIG: f"the format tag ({FORMAT}), the task, the resolved model and training config, "
-            "and a description of the corpus it was trained on",
+            "where each of their values came from (`creative-rnn config RUN`), and a "
+            "description of the corpus it was trained on",
     CODEC: "the codec's name, options and vocabulary",
     WEIGHTS: "the latest weights (the averaged ones when ema is set): what readers load "
              "with --last",
@@ -154,7 +160,25 @@ _CONFIG_SECTIONS: dict[str, Callable[[Any], bool]] = {
     "task": lambda v: isinstance(v, str), "model": lambda v: isinstance(v, dict),
     "train": lambda v: isinstance(v, dict), "task_options": lambda v: isinstance(v, dict),
     "corpus": _sources,
+    SOURCES: lambda v: isinstance(v, dict) and all(isinstance(s, str) for s in v.values()),
 }
+
+
+def provenance(run: str | Path) -> list[tuple[str, str, Any, str]]:
+    """Each config key ``run`` (a path, or a starter's name) recorded, as (section, key,
+    value, where the value came from); a run written before sources were recorded says
+    ``BEFORE_PROVENANCE`` for each. Read by ``creative-rnn config RUN``."""
+    config = read_config(run)
+    sources = config.get(SOURCES) or {}
+    rows = []
+    # a language model has no task options (its config.json holds their defaults)
+    sections = ("model", "train") if task_of(config) == "lm" else ("model", "train",
+                                                                    "task_options")
+    for section in sections:
+        for key, value in (config.get(section) or {}).items():
+            rows.append((section, key, value,
+                         sources.get(key, "not recorded") if sources else BEFORE_PROVENANCE))
+    return rows
 
 
 def task_of(config: dict[str, Any]) -> str:

@@ -16,9 +16,9 @@ import sys
 
 from .. import __version__
 from ..errors import UserError
-from . import bench, docs, inside, library, models, play, reading, training, web
+from . import bench, codec_list, docs, inside, library, models, play, reading, training, web
 
-GROUPS = (training, reading, play, inside, web, bench, docs, library, models)
+GROUPS = (training, reading, play, inside, web, bench, docs, library, models, codec_list)
 
 
 def parser() -> tuple[argparse.ArgumentParser, dict]:

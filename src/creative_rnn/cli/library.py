@@ -13,8 +13,6 @@ from typing import Any
 from ..errors import UserError
 from ..library import MAKERS, Library, LibraryError, Recorded, location
 
-FORMATS = ("abc", "midi", "text", "json")
-
 
 def add_record_options(p) -> None:
     """``--library PATH`` and ``--no-library`` for a command that records what it makes."""
@@ -88,8 +86,11 @@ def add_commands(sub) -> dict:
     p.add_argument("id", type=int, metavar="ID", help="the piece's id")
     p = action("export", "write pieces as a tunebook, MIDI files, a text file or JSON")
     _filters(p)
-    p.add_argument("--format", required=True, choices=FORMATS,
-                   help="abc: one tunebook; midi: a folder of .mid; text: one file; json")
+    # no argparse choices: the books come from the codecs, plugins included, which the
+    # parser should not load on every command; export() names the choices
+    p.add_argument("--format", required=True, metavar="FORMAT",
+                   help="abc: one tunebook (or another codec's book); midi: a folder of "
+                        ".mid; text: one file; json")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="the file to write (midi: a folder)")
     p = action("train", "start a new run from RUN's weights on its starred pieces")

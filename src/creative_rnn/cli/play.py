@@ -30,7 +30,8 @@ def add_commands(sub) -> dict:
     p.add_argument("--seed", type=int, help=SEED_HELP)
     p.add_argument("--last", action="store_true", help="latest weights instead of the best")
     add_record_options(p)
-    m = p.add_argument_group("MIDI (melody, performance and abc runs; see README, Play live)")
+    m = p.add_argument_group("MIDI (runs whose codec has a live voice: melody, "
+                             "performance, abc, plugins; see README, Play live)")
     m.add_argument("--midi-in", metavar="PORT", help="listen to this MIDI input port "
                    "(a name, or a unique part of one; `creative-rnn midi-ports` lists them)")
     m.add_argument("--midi-out", metavar="PORT", help="play on this MIDI output port")

@@ -7,9 +7,9 @@ import sys
 from ..library import Recorded, location, record
 from ..library.provenance import new_seed, sample_piece
 from ..novelty import novelty
+from ..report import evaluate
 from ..sampling import load, output_paths
 from ..sampling.generator import WHOLE_DRAWS
-from ..training.evaluation import evaluate
 from ..viz.curves import plot_runs
 from .library import add_record_options, library_arg, tell
 from .options import GREEDY_HELP, SEED_HELP, TEMPERATURE_HELP, TOP_K_HELP, TOP_P_HELP, fmt
@@ -89,14 +89,14 @@ def cmd_sample(args) -> None:
                 greedy=args.greedy, seed=seed, unknown=args.unknown,
                 constraints={"complete_bars": args.complete_bars}, max_copy=args.max_copy)
     if args.num == 1 and not args.out:
-        steps = gen.generate_ids(prime, length=args.length, **opts)  # checks the prime first
+        new: list[int] = []
+        texts = gen.stream(prime, length=args.length, ids=new, **opts)  # checks the prime first
         sys.stdout.write(gen.codec.render(prime) if prime else "")
         ids = gen.codec.encode(prime, unknown=args.unknown) if prime else []
-        for step in steps:
-            for _, t in step:
-                ids.append(t)
-                sys.stdout.write(gen.codec.token_text(t))
+        for text in texts:
+            sys.stdout.write(text)
             sys.stdout.flush()
+        ids += new
         sys.stdout.write("\n")
         if gen.whole_items(opts["constraints"]) and not gen.ended(ids):
             print(f"unfinished: no end token within --length {args.length} tokens, so this "

@@ -1,11 +1,13 @@
-"""``creative-rnn demo``, ``corpus`` and ``train``: from material to a trained run."""
+"""``creative-rnn demo``, ``corpus``, ``train`` and ``config``: from material to a trained run,
+and where each value of its configuration came from."""
 
 from __future__ import annotations
 
+import json
 import sys
 
-from .. import codecs, corpora
-from ..codecs.vocab import NUM_SPECIAL
+from .. import codecs, corpora, rundir
+from ..codecs import NUM_SPECIAL
 from ..config import MAX_MINUTES, parse_set
 from ..demo import demo
 from ..errors import UserError
@@ -80,7 +82,12 @@ def add_commands(sub) -> dict:
     t.add_argument("--max-vocab", type=whole(1), help="largest vocabulary the codec accepts")
     t.add_argument("--shakespeare-file", help="local copy of tiny-shakespeare")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    return {"demo": cmd_demo, "corpus": cmd_corpus, "train": cmd_train}
+
+    g = sub.add_parser("config", help="a run's configuration: each key, its value and where "
+                                      "it came from (preset, file, fitted, --set, flags)")
+    g.add_argument("run", metavar="RUN", help="a run directory, or a starter model's name")
+    g.add_argument("--json", action="store_true", help="print JSON")
+    return {"demo": cmd_demo, "corpus": cmd_corpus, "train": cmd_train, "config": cmd_config}
 
 
 def cmd_demo(args) -> None:
@@ -115,10 +122,12 @@ def cmd_corpus(args) -> None:
 
 def cmd_train(args) -> None:
     overrides: dict = parse_set(args.set)
-    for flag, key in (("max_steps", "max_steps"), ("max_minutes", "max_minutes"),
-                      ("seed", "seed"), ("device", "device")):
+    said = dict.fromkeys(overrides, "--set")  # where each value came from, for the run's record
+    said["documents"] = "flag --documents"
+    for flag in ("max_steps", "max_minutes", "seed", "device"):
         if getattr(args, flag) is not None:
-            overrides[key] = getattr(args, flag)
+            overrides[flag] = getattr(args, flag)
+            said[flag] = f"flag --{flag.replace('_', '-')}"
     if args.resume:
         if args.corpus or args.out:
             raise UserError("--resume RUN takes its corpus and config from RUN; "
@@ -139,7 +148,7 @@ def cmd_train(args) -> None:
                        config=args.config, documents=args.documents or None, unit=args.unit,
                        encoding=args.encoding, max_vocab=args.max_vocab,
                        named_options=named_options(args), progress_bar=not args.quiet,
-                       task=args.task, init_from=args.init_from,
+                       task=args.task, init_from=args.init_from, override_sources=said,
                        **overrides)
     if not is_main():  # torchrun: rank 0 speaks for the run
         return
@@ -152,3 +161,24 @@ def cmd_train(args) -> None:
     print(f"run directory: {result.path}   {use}: creative-rnn {use} {result.path}")
     if result.warning:  # not clearly below the unigram baseline (training/verdict.py)
         print(f"warning: {result.warning}", file=sys.stderr)
+
+
+def cmd_config(args) -> None:
+    rows = rundir.provenance(args.run)
+    if args.json:
+        out: dict = {"run": args.run, "recorded": rows[0][3] != rundir.BEFORE_PROVENANCE
+                     if rows else False}
+        for section, key, value, source in rows:
+            out.setdefault(section, {})[key] = {"value": value, "source": source}
+        print(json.dumps(out, indent=2))
+        return
+    if rows and rows[0][3] == rundir.BEFORE_PROVENANCE:
+        print(f"{args.run}: {rundir.BEFORE_PROVENANCE}: its values, not where they came from")
+    values = [value if isinstance(value, str) else json.dumps(value) for *_, value, _ in rows]
+    width = max((len(key) for _, key, _, _ in rows), default=0)
+    shown = max(map(len, values), default=0)
+    for i, (section, key, _, source) in enumerate(rows):
+        if i == 0 or rows[i - 1][0] != section:
+            print(f"[{section}]")
+        said = "" if source == rundir.BEFORE_PROVENANCE else source
+        print(f"  {key:<{width}}  {values[i]:<{shown}}  {said}".rstrip())

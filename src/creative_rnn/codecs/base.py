@@ -1,7 +1,9 @@
-"""The codec interface: everything a domain must provide, and nothing more.
+"""The codec interface: the core every domain provides, plus optional capabilities.
 
 Training, checkpoints and sampling only ever see integer ids and this interface; a new
-domain is one new file in ``codecs/`` registered by name.
+domain is one new file in ``codecs/`` (or another package) registered by name. The core is
+here; what the copy meter, the token cache, the library, scores and outputs ask of a domain
+are optional capabilities with defaults (capabilities.py), inherited by ``Codec``.
 """
 
 from __future__ import annotations
@@ -11,29 +13,25 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SamplingError
+from .capabilities import Books, Constraints, Copying, Music, Streaming, Writing
 from .vocab import NUM_SPECIAL, SPECIAL_IDS, Vocabulary
 
 
-class Codec:
+class Codec(Writing, Music, Constraints, Copying, Streaming, Books):
     """Turns domain items (a string, a tune, a performance) into token ids and back.
 
     Subclasses set ``name`` and implement ``tokenize``/``detokenize`` (item <-> tokens) and
     ``read``/``write`` (file <-> item). The vocabulary is built from a corpus by ``fit``.
+    The optional capabilities (capabilities.py) have defaults a codec overrides.
     """
 
     name = ""
     file_suffix = ".txt"  # the codec's own file format (what ``write`` makes)
-    formats: tuple[str, ...] = ()  # what ``outputs`` accepts in ``formats`` (music: mid,
-    # musicxml, wav, png); the codec's own file_suffix is always written
     file_options: tuple[str, ...] = ()  # corpus-reading options it takes (text: encoding,
     # max_vocab); the command line's --encoding/--max-vocab go only to codecs that list them
     documents = False  # items are whole pieces: language models train on documents
-    is_music = False  # items are notes: ``notes`` gives them, outputs include piano rolls
     items_per_file = False  # ``read_items`` gives several items per file (tunes, pieces);
     # corpora read such codecs' files in worker processes and cache the items
-    # True when a plain-text file's ids are its characters' ids one by one, so the token
-    # cache may encode it in chunks (codecs/char_stream.py) instead of item by item
-    streams_text = False
     # what a co-writing continuation (sampling/cowrite.py) may stop after: one token always;
     # codecs add their own (text: "word"; music: "bar"), judged by ``unit_done``
     units: tuple[str, ...] = ("token",)
@@ -72,48 +70,6 @@ class Codec:
     def render(self, item: Any) -> str:
         """A terminal-friendly view of an item."""
         return str(item)
-
-    def logits_processors(self, **constraints: Any) -> list:
-        """Domain constraints applied at sampling time, e.g. ``complete_bars=True`` for ABC.
-
-        Returns callables ``(logits (n, V), ids so far per row, prime included) -> logits``.
-        A codec that does not know a constraint refuses it, so a flag is never silently ignored.
-        """
-        asked = [k for k, v in constraints.items() if v]
-        if asked:
-            raise SamplingError(f"the {self.name} codec has no constraint {', '.join(asked)}")
-        return []
-
-    def outputs(self, item: Any, stem: str | Path, formats: Sequence[str] = ()) -> list[Path]:
-        """Write an item as files named ``stem`` + suffix: the codec's own format always, plus
-        any extra ``formats`` it supports (music codecs: "mid", "musicxml", "wav", "png")."""
-        if formats:
-            raise SamplingError(f"the {self.name} codec cannot write {', '.join(formats)}")
-        path = Path(f"{stem}{self.file_suffix}")
-        self.write(item, path)
-        return [path]
-
-    def default_formats(self) -> list[str]:
-        """Extra formats ``sample --out`` writes when none are asked for (music: a piano
-        roll, and audio where FluidSynth is installed). None for plain text."""
-        return []
-
-    def quality(self, items: Sequence[Any], reference: Sequence[Any] | None = None
-                ) -> dict[str, float]:
-        """Domain quality figures for generated items (and a reference corpus); none here."""
-        return {}
-
-    def notes(self, item: Any) -> list[tuple[int, float, float, int]] | None:
-        """Music codecs: (pitch, start_s, end_s, velocity) per note, for piano rolls and
-        playback. None for codecs that are not music."""
-        return None
-
-    def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int] | None] | None:
-        """For each note of ``notes(decode(ids))``, in that order, the range ``(a, b)`` of
-        the indices into ``ids`` of the tokens that make it (None for a note no range
-        makes): what the studio needs to mark a token span's notes in a piano roll. None
-        where the codec cannot tell (not music, or notes made by a parser)."""
-        return None
 
     # --- units of co-writing ------------------------------------------------------------
     def unit_done(self, unit: str, new: Sequence[int]) -> bool:
@@ -162,6 +118,12 @@ class Codec:
     def live_never(self) -> list[int]:
         """Output ids never given as a live answer: the special tokens."""
         return list(SPECIAL_IDS)
+
+    def live_voice(self, channel: int = 0) -> Any:
+        """A new ``codecs.live.LiveVoice`` that plays this codec's tokens as MIDI on
+        ``channel`` (0-based) and writes a player's notes as tokens (``perform``, the
+        studio's Play view); None: this codec cannot play MIDI."""
+        return None
 
     # --- shared machinery ---------------------------------------------------------------
     def fit(self, items: Iterable[Any]) -> None:

@@ -1,4 +1,5 @@
-"""Encoding big plain-text files for the char codec without holding them in memory.
+"""Encoding big plain-text files for the char codec without holding them in memory
+(``CharCodec.stream_encoder``: the token cache asks the codec, never this module).
 
 ``codec.encode`` turns a text into a Python list with one int per character: for a 1 GB
 book that is tens of GB. Here each file is read in chunks of ``CHUNK_BYTES`` through an
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CorpusError
+from .capabilities import StreamEncoder
 from .vocab import NUM_SPECIAL, Vocabulary
 
 CHUNK_BYTES = 2 << 20  # 2 MB of text: ~60 MB of transient arrays at worst, 512 reads per GB
@@ -95,6 +97,9 @@ class Scan:
 
     def characters(self) -> list[str]:
         return [chr(c) for c in np.flatnonzero(self.seen)]
+
+    def tokens(self) -> list[str]:  # StreamEncoder's name for what the vocabulary is fitted to
+        return self.characters()
 
 
 def scan(files: list[Path], explicit: set, encoding: str, bar=None) -> Scan:
@@ -167,3 +172,19 @@ def write_ids(out, used: list[tuple[Path, int]], encoding: str, table: np.ndarra
             n += len(text)
         if n != expected:
             raise CorpusError(f"{path} changed while it was being encoded; run again")
+
+
+class CharStream(StreamEncoder):
+    """The char codec's ``stream_encoder``: the two passes above, in one encoding."""
+
+    scanning = "reading characters"
+
+    def __init__(self, encoding: str = "utf-8"):
+        self.encoding = encoding
+
+    def scan(self, files: list[Path], explicit: set, bar=None) -> Scan:
+        return scan(files, explicit, self.encoding, bar)
+
+    def write_ids(self, out, used: list[tuple[Path, int]], vocab: Vocabulary, dtype: np.dtype,
+                  hasher=None, bar=None) -> None:
+        write_ids(out, used, self.encoding, lookup_table(vocab), dtype, hasher, bar)

@@ -220,7 +220,12 @@ def svg(codec, item: Any) -> str:
         return score_svg(codec.score(item))  # AbcCodec.score: ties mended, errors named
     with tempfile.TemporaryDirectory() as tmp:
         mid = Path(tmp) / "item.mid"
-        codec.write(item, mid)  # the note codecs' own format is MIDI
+        if codec.file_suffix == ".mid":
+            codec.write(item, mid)  # the note codecs' own format is MIDI
+        else:  # a music codec with a format of its own (a plugin's): its notes as MIDI
+            from .midi.io import Note, write_midi
+
+            write_midi([Note(*n) for n in notes], mid)
         return midi_svg(mid)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..core.files import atomic_write_text
 from ..errors import CorpusError
 from .base import Codec
+from .char_stream import CharStream
 from .vocab import NUM_SPECIAL, Vocabulary
 
 
@@ -60,6 +61,10 @@ class TextCodec(Codec):
     def detokenize(self, tokens: Sequence[str]) -> str:
         return "".join(tokens)
 
+    def span_text(self, ids: Sequence[int]) -> str:
+        """Text reads as it was written: the tokens' text joined as it is."""
+        return "".join(self.token_text(int(t)) for t in ids)
+
     def _closers(self, unit: str, closes) -> list[int] | None:
         """The ids whose text ``closes`` a word (a space, or a word itself)."""
         if unit != "word":
@@ -79,8 +84,8 @@ class CharCodec(TextCodec):
     """
 
     name = "char"
-    streams_text = True
     units = ("token", "word")
+    copy_ngram = 10  # about two words
 
     def __init__(self, max_vocab: int = 1000, encoding: str = "utf-8"):
         # 1000 distinct characters is far beyond any alphabet's text; a corpus that needs
@@ -89,6 +94,11 @@ class CharCodec(TextCodec):
 
     def tokenize(self, item: str) -> list[str]:
         return list(item)
+
+    def stream_encoder(self) -> CharStream:
+        """A plain-text file's ids are its characters' ids one by one, so the token cache
+        encodes big streams in chunks (char_stream.py) instead of item by item."""
+        return CharStream(self.options.get("encoding", "utf-8"))
 
     def unit_done(self, unit: str, new: Sequence[int]) -> bool:
         """A word ends with the whitespace after it: ``"rship "`` after ``"Sta"``."""
@@ -127,6 +137,7 @@ class WordCodec(TextCodec):
 
     name = "word"
     units = ("token", "word")
+    copy_ngram = 8  # about four words with their spaces
 
     def __init__(self, max_vocab: int = 20000, encoding: str = "utf-8", lowercase: bool = False):
         super().__init__(max_vocab=max_vocab, encoding=encoding, lowercase=lowercase)

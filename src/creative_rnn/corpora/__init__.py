@@ -1,7 +1,8 @@
 """Corpora: named built-ins and user paths turned into items for a codec.
 
 named.py (the built-in corpora), files.py (paths, folders, globs; documents by unit),
-parallel.py (codecs with many items per file: read in worker processes, cached).
+parallel.py (codecs with many items per file: read in worker processes, cached), folkrnn.py
+(folk-rnn's data files read as ABC).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from ..codecs.base import Codec
 from ..errors import CorpusError
 from .files import UNITS, Corpus, resolve_files, split_units
+from .folkrnn import read_as_abc
 from .named import (
     FOLK_COLLECTIONS,
     FOLK_GROUPS,
@@ -42,6 +44,8 @@ def load(sources: str | Path | Iterable[str | Path], codec: Codec, documents: bo
     if isinstance(sources, (str, Path)):
         sources = [sources]
     files, explicit = resolve_files(sources, **named_options)
+    # folk-rnn's data files, for a codec that reads ABC: as the ABC tunebooks they hold
+    files, explicit = read_as_abc(files, explicit, codec.file_suffix)
     if codec.items_per_file:  # several items per file: parallel, timed, cached
         return load_files(files, explicit, codec, list(sources), progress=progress)
     items: list[Any] = []

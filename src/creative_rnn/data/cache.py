@@ -14,9 +14,9 @@ and a new digest: resume's "the corpus changed" check keeps working without read
 An entry is written in a temporary folder beside it (files fsynced) and renamed into place, so
 a half-written entry never has the final name; one that fails its checks is rebuilt.
 
-Streams of a codec that ``streams_text`` (char) are encoded by ``codecs/char_stream`` in
-bounded memory; every other codec and documents mode encodes items as before, then stores
-the ids. Corpora under
+Streams of a codec that gives a ``stream_encoder`` (char: codecs/char_stream.py) are encoded
+by it in bounded memory; every other codec and documents mode encodes items as before, then
+stores the ids. Corpora under
 ``MIN_CACHE_BYTES`` stay in memory and uncached: they encode in well under a second, and an
 entry per small file (tests, uploads) would only litter the cache. ``CREATIVE_RNN_TOKEN_CACHE=0``
 turns the cache off.
@@ -38,9 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import corpora
-from ..codecs import char_stream
-from ..codecs.base import Codec
-from ..codecs.vocab import Vocabulary
+from ..codecs import Codec, StreamEncoder, Vocabulary
 from ..core.files import UMASK, cache_dir, fsync_dir
 from ..errors import CheckpointError, CorpusError, UserError
 from .store import TokenStore, smallest_dtype
@@ -180,7 +178,7 @@ def _show_skipped(skipped: list[str]) -> None:
 # --- building ------------------------------------------------------------------------------------
 def _build(root: Path, key: str, files: list[Path], explicit: set, spec: dict[str, Any],
            codec: Codec, fit: bool) -> TokenStore:
-    streamed = codec.streams_text and not spec["documents"]
+    encoder = None if spec["documents"] else codec.stream_encoder()
     store, start = None, time.perf_counter()
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -188,8 +186,9 @@ def _build(root: Path, key: str, files: list[Path], explicit: set, spec: dict[st
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-{key}-", dir=root))
         try:
             os.chmod(tmp, 0o777 & ~UMASK)  # mkdtemp makes 0700; a plain mkdir would not
-            if streamed:
-                meta = _write_streamed(tmp, files, explicit, spec["sources"], codec, fit)
+            if encoder is not None:
+                meta = _write_streamed(tmp, files, explicit, spec["sources"], codec, encoder,
+                                       fit)
             else:
                 store, corpus = encode_items(spec, codec, fit,
                                              progress=_total_bytes(files) >= PROGRESS_MIN_BYTES)
@@ -235,30 +234,29 @@ def _write_store(tmp: Path, store: TokenStore, corpus: corpora.Corpus) -> dict:
 
 
 def _write_streamed(tmp: Path, files: list[Path], explicit: set, sources: list,
-                    codec: Codec, fit: bool) -> dict:
-    """Two chunked passes over the files (``char_stream``); memory bounded by the chunk."""
-    encoding = codec.options.get("encoding", "utf-8")
+                    codec: Codec, encoder: StreamEncoder, fit: bool) -> dict:
+    """The codec's two passes over the files (its ``stream_encoder``); memory bounded."""
     total = _total_bytes(files)
     quiet = total < PROGRESS_MIN_BYTES
-    with _bar(total, "reading characters", quiet) as bar:
-        found = char_stream.scan(files, explicit, encoding, bar)
+    with _bar(total, encoder.scanning, quiet) as bar:
+        found = encoder.scan(files, explicit, bar)
     _show_skipped(found.skipped)
     if not found.used:
         extra = f" ({len(found.skipped)} unreadable file(s) skipped)" if found.skipped else ""
         raise CorpusError(f"the corpus {', '.join(map(str, sources))} is empty{extra}; "
                           "give files with some content")
     if fit:
-        codec.vocab = Vocabulary.build(found.characters())
+        codec.vocab = Vocabulary.build(found.tokens())
         codec.check_vocab()
     vocab = codec._need_vocab()
-    missing = [c for c in found.characters() if c not in vocab]
+    missing = [c for c in found.tokens() if c not in vocab]
     if missing:  # the message codec.encode(unknown="error") gives, as prepare words it
         shown = ", ".join(repr(t) for t in missing[:10])
         raise CheckpointError(
             f"the corpus no longer matches the run's vocabulary: {len(missing)} token(s) not "
             f"in the model's vocabulary: {shown}; remove them or pass --unknown skip")
     dtype = smallest_dtype(codec.vocab_size)
-    n = found.num_tokens
+    n = sum(k for _, k in found.used)
     offsets = np.concatenate([[0], np.cumsum([k for _, k in found.used])]).astype(np.int64)
     h = hashlib.sha256()
     with open(tmp / "ids.npy", "wb") as f:
@@ -266,8 +264,7 @@ def _write_streamed(tmp: Path, files: list[Path], explicit: set, sources: list,
             "descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,)})
         used_bytes = sum(p.stat().st_size for p, _ in found.used)
         with _bar(used_bytes, "encoding corpus", quiet) as bar:
-            char_stream.write_ids(f, found.used, encoding, char_stream.lookup_table(vocab),
-                                  dtype, h, bar)
+            encoder.write_ids(f, found.used, vocab, dtype, h, bar)
         f.flush()
         os.fsync(f.fileno())
     _write_npy(tmp / "offsets.npy", offsets)

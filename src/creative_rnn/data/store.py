@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codecs.vocab import BOS_ID, EOS_ID
+from ..codecs import BOS_ID, EOS_ID
 from ..errors import CorpusError
 
 IGNORE = -100  # target id that cross_entropy ignores (padding in documents mode)

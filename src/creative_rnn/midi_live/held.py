@@ -10,8 +10,8 @@ a cable pulled mid-phrase, a device switched off).
 
 from __future__ import annotations
 
+from ..codecs import Heard
 from .ports import ALL_NOTES_OFF, ALL_SOUND_OFF
-from .voices import Heard
 
 # control changes that end every note: all-sound-off, all-notes-off, and omni off/on and
 # mono/poly, which MIDI 1.0 says switch all notes off too

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..codecs import Heard
 from .clock import MAX_BPM, PPQ, ClockFollower, Grid, clock_pulses
 from .controls import MODES, CcControls
 from .held import ENDS_NOTES, HELD_TIMEOUT, HeldNotes
 from .ports import CLOCK, CONTROL, NOTE_OFF, NOTE_ON, START, STOP, MidiError, MidiOutput
 from .scheduler import Scheduler
-from .voices import AbcVoice, Heard, MelodyVoice, PerformanceVoice
 
 MAX_PHRASE_NOTES = 256  # the notes of one phrase the model reads: a phrase of minutes must
 # not make the answer wait for thousands of steps
@@ -78,24 +78,21 @@ class Performer:
         # a stand-in with Scheduler's methods may take the timed messages instead: the web
         # studio forwards them to the page, which schedules them in its audio clock
         self.sched = scheduler if scheduler is not None else Scheduler(out)
-        spq = codec.options.get("steps_per_quarter", 4)
+        # the codec's live voice knows its tokens; the grid and the modes are ours
+        self.voice = codec.live_voice(settings.channel)
+        if self.voice is None:
+            raise MidiError(f"a {codec.name} run cannot play MIDI (its codec has no live "
+                            "voice); perform it over stdin or --osc")
+        if settings.mode == "accompany" and not self.voice.can_accompany:
+            raise MidiError(f"a {codec.name} run answers a {self.voice.answers_by} at a "
+                            "time: use --mode call or continue")
+        spq = self.voice.steps_per_quarter
         if settings.clock == "in" and PPQ % spq:
             raise MidiError(f"a MIDI clock (24 pulses a quarter) cannot mark this run's {spq} "
                             "steps a quarter; use --clock internal")
         self.follower = ClockFollower(spq, settings.bpm) if settings.clock == "in" else None
         self.grid = self.follower or Grid(settings.bpm, spq, time.perf_counter())
-        if codec.name == "melody":
-            kind = MelodyVoice
-        elif codec.name == "performance":
-            kind = PerformanceVoice
-        elif codec.name == "abc":
-            kind = AbcVoice
-        else:
-            raise MidiError(f"a {codec.name} run cannot play MIDI; perform it over stdin or "
-                            "--osc (MIDI takes melody, performance and abc runs)")
-        self.voice = kind(codec, self.grid, settings.channel)
-        if kind is AbcVoice and settings.mode == "accompany":
-            raise MidiError("an abc run answers a bar at a time: use --mode call or continue")
+        self.voice.grid = self.grid
         self.mode = settings.mode
         self.held = HeldNotes(settings.held_timeout)  # the player's sounding notes
         self.phrase: list[Heard] = []
@@ -275,6 +272,9 @@ class Performer:
             self.phrase, self.last_phrase, self.heard_new = [], [], []
             self.held.clear()
             self.next_token = None
+        elif name == "mode" and value == "accompany" and not self.voice.can_accompany:
+            print(f"ignored mode accompany: a {self.stepper.codec.name} run answers a "
+                  f"{self.voice.answers_by} at a time", file=self.err, flush=True)
         elif name == "mode" and value in MODES and value != self.mode:
             self._silence(f"mode {value}")
             self.mode = value
@@ -342,8 +342,9 @@ class Performer:
         return quarters * 60.0 / self.s.bpm
 
     def _generate(self, now: float) -> None:
-        horizon = now + self.s.ahead + (4 * self.grid.step_s * self.grid.steps_per_quarter
-                                        if isinstance(self.voice, AbcVoice) else 0.0)
+        # a voice that sounds a whole unit (an ABC bar) at once is generated that far ahead
+        horizon = now + self.s.ahead + (self.voice.lookahead_quarters * self.grid.step_s
+                                        * self.grid.steps_per_quarter)
         length = self._length()
         for _ in range(MAX_TOKENS_A_TICK):
             if self.voice.played() >= length:
@@ -389,28 +390,12 @@ class Performer:
         for _ in range(MAX_TOKENS_A_TICK):
             if self.voice.next_time() >= now + self.s.ahead:
                 return
-            lead = self._heard_tokens() or [self.next_token or self._rest()]
+            heard, self.heard_new = self.heard_new, []
+            lead = (self.voice.heard_tokens(heard, bool(self.held)) if heard else []) \
+                or [self.next_token or self.voice.rest()]
             token = self.stepper.step(lead)[0]
             self._queue(self.voice.play(token), now)
             self.next_token = token
-
-    def _heard_tokens(self) -> list[str]:
-        heard, self.heard_new = self.heard_new, []
-        if not heard:
-            return []
-        if isinstance(self.voice, MelodyVoice):
-            ons = [p for kind, p, _ in heard if kind == "on"]
-            # one value a step: the highest new note, else a note-off if nothing is held
-            return [str(max(ons))] if ons else ([] if self.held else ["128"])
-        codec, tokens = self.stepper.codec, []
-        for kind, p, vel in heard:
-            if kind == "on" and codec.options["velocity_bins"]:
-                tokens.append(f"vel{codec.velocity_bin(vel)}")
-            tokens.append(f"{kind}{p}")
-        return tokens
-
-    def _rest(self) -> str:
-        return "129" if isinstance(self.voice, MelodyVoice) else "shift10"
 
     def _continue(self, now: float) -> None:
         codec = self.stepper.codec

@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import rundir
-from ..codecs.base import Codec
-from ..codecs.vocab import UNK_ID
+from ..codecs import UNK_ID, Codec
 from ..errors import CorpusError, SamplingError, UserError
 from .index import CopyIndex
 from .meter import Novelty, Span, index_for, measure

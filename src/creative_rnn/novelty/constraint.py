@@ -16,7 +16,6 @@ import numpy as np
 from ..core.logits import LogitsProcessor, forbid_by_history
 from ..errors import SamplingError
 from .index import CopyIndex
-from .search import following_codes
 
 MAX_COPY_LIMIT = 100_000  # the longest sample is 100,000 tokens: a larger N is no constraint
 
@@ -39,6 +38,8 @@ def max_copy(index: CopyIndex, n: int) -> LogitsProcessor:
         # a plain symbol depends on its id alone: the window's tokens are enough
         tail = history[-n:] if transform.context_free else history
         window = index.encode(np.asarray(tail))[-n:]
+        from .search import following_codes  # numba: loaded when the constraint first runs
+
         follow = following_codes(window, index.text, index.sa)
         follow = follow[follow != 0]
         if not len(follow):

@@ -13,7 +13,6 @@ silent comparison with other text) and builds the index on first use.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import corpora
-from ..codecs.base import Codec
+from ..codecs import Codec
 from ..data.cache import digest as store_digest
 from ..data.cache import prepare
 from ..errors import CorpusError, UserError
@@ -36,12 +35,10 @@ from .index import (
     open_index,
     write,
 )
-from .search import longest_matches
 from .transform import for_codec, ngram
 
 _OPEN: dict[str, CopyIndex] = {}  # indexes opened by this process, by corpus stamp
 _KEEP = 4  # a process rarely reads more runs' corpora than this at once
-_TITLE = re.compile(r"^T:(.*)$", re.MULTILINE)  # an ABC tune's title field
 
 
 @dataclass
@@ -156,6 +153,8 @@ def matches(index: CopyIndex, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.zeros(len(q), np.int64)
     where = np.full(len(q), -1, np.int64)
     if len(q) and len(index.text):
+        from .search import longest_matches  # numba: loaded when a copy is first measured
+
         longest_matches(q, index.text, index.sa, lengths, where)
     return lengths, where
 
@@ -176,7 +175,7 @@ def measure(index: CopyIndex, codec: Codec, ids: list[int] | np.ndarray,
              for i in maximal(lengths, min_span or n)]
     return Novelty(
         tokens=len(ids), longest=longest,
-        longest_text=_text(codec, ids[best: best + longest]) if longest else "",
+        longest_text=codec.span_text(ids[best: best + longest].tolist()) if longest else "",
         longest_source=namer(int(where[best])) if longest else "",
         ngram=n, ngram_share=share, spans=spans)
 
@@ -187,14 +186,6 @@ def maximal(lengths: np.ndarray, min_len: int) -> list[int]:
     keep = lengths >= max(min_len, 1)
     keep[1:] &= lengths[:-1] <= lengths[1:]
     return np.flatnonzero(keep).tolist()
-
-
-def _text(codec: Codec, ids: np.ndarray) -> str:
-    """Text tokens as they read; other tokens (notes, events) apart by one space."""
-    texts = [codec.token_text(int(t)) for t in ids]
-    if codec.streams_text or codec.name == "word":
-        return "".join(texts)
-    return " ".join(t.strip() for t in texts if t.strip())
 
 
 class _Namer:
@@ -238,17 +229,10 @@ class _Namer:
         return index.items
 
     def title(self, d: int) -> str:
-        """A tune's T: field, a line of text's opening words, or the item's number."""
+        """The item's title as its codec gives it (a tune's T: field, a line of text's
+        opening words), or ""."""
         items = self.items()
-        item = items[d] if d < len(items) else None
-        if isinstance(item, str):
-            found = _TITLE.search(item)
-            if found:
-                return f"{found.group(1).strip()!r}"
-            if not self.codec.is_music:
-                words = " ".join(item.split())
-                return repr(words if len(words) <= 40 else words[:37] + "...")
-        return ""
+        return self.codec.item_title(items[d]) if d < len(items) else ""
 
     def breaks(self) -> np.ndarray:
         """Where the store's line breaks are, found once per index (a pass over the ids)."""
@@ -269,13 +253,13 @@ class _Namer:
         pos = self.index.store_position(at)
         d = int(np.searchsorted(store.offsets, pos, side="right")) - 1
         files = self.files()
-        what = "tune" if self.codec.name == "abc" else "item"
+        what = self.codec.item_noun
         where = f" of {Path(files[0]).name}" if len(files) == 1 else ""
         if not store.documents:
             # a stream's documents are its files, or the items of a book (melodies.jsonl)
             name = files[d] if len(files) == store.num_documents else f"{what} {d + 1}{where}"
             if self.newline is None:
-                title = self.title(d) if self.codec.name == "abc" else ""
+                title = self.title(d) if self.codec.titled else ""
                 return f"{name}{' ' + title if title else ''}, " \
                        f"token {pos - int(store.offsets[d]) + 1}"
             breaks = self.breaks()

@@ -9,8 +9,10 @@ id of the vocabulary, the symbol it would get as the next token, which is what t
 originality constraint needs to forbid ids (core/logits.py stays codec-blind: it sees only
 this pair of functions).
 
-Which transform a codec gets is decided here by codec name, the one place that knows: the
-codecs themselves need not change for the meter.
+Which transform a codec gets is the codec's to say (its Copying capability, codecs/
+capabilities.py): ``token_pitch`` for tokens that are notes by themselves (melody,
+performance), ``pitch_reading`` where a note's pitch depends on the tokens before it (ABC),
+neither for ids compared as they are. The maths here knows no codec.
 """
 
 from __future__ import annotations
@@ -19,16 +21,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..codecs.base import Codec
+from ..codecs import Codec, PitchReading
+from ..errors import CapabilityError
 
 # An interval beyond this many semitones counts as "a leap this far": such leaps are rare
 # and keeping the symbol alphabet small keeps the index's text in one byte per token
 MAX_INTERVAL = 36
-
-# n of the n-gram share, in tokens: about two words of characters, four words (with their
-# spaces) of the word codec, a 4/4 bar of sixteenth steps, a bar of ABC notes and bar line
-NGRAM = {"char": 10, "word": 8, "melody": 16, "performance": 24, "abc": 10}
-DEFAULT_NGRAM = 8
 
 
 class Transform:
@@ -51,7 +49,8 @@ class Transform:
 
 
 class PitchIntervals(Transform):
-    """Melody and performance tokens: note-ons (and note-offs) as intervals.
+    """Tokens that are notes by themselves (the codec's ``token_pitch``: melody and
+    performance): note-ons (and note-offs) as intervals.
 
     Symbols: ids below V keep their id; a pitch token of kind k (0 note-on, 1 note-off) is
     ``V + k * W + interval + MAX_INTERVAL``, and ``V + k * W + W - 1`` where no note-on came
@@ -66,9 +65,9 @@ class PitchIntervals(Transform):
         self.pitch = np.full(self.vocab_size, -1, np.int64)
         self.kind = np.full(self.vocab_size, -1, np.int64)
         for i, tok in enumerate(codec.vocab.tokens):
-            pitch, kind = _pitch_of(codec.name, tok)
-            if pitch is not None:
-                self.pitch[i], self.kind[i] = pitch, kind
+            found = codec.token_pitch(tok)
+            if found is not None:
+                self.pitch[i], self.kind[i] = _checked(codec, tok, found)
         self.width = 2 * MAX_INTERVAL + 2
         self.num_symbols = self.vocab_size + 2 * self.width
 
@@ -95,44 +94,41 @@ class PitchIntervals(Transform):
         return self.vocab_size + np.maximum(kind, 0) * self.width + step
 
 
-def _pitch_of(codec: str, token: str) -> tuple[int | None, int]:
-    if codec == "melody" and token.isdigit() and int(token) < 128:
-        return int(token), 0
-    if codec == "performance":
-        for kind, prefix in ((0, "on"), (1, "off")):
-            if token.startswith(prefix) and token[len(prefix):].isdigit():
-                return int(token[len(prefix):]), kind
-    return None, -1
+def _checked(codec: Codec, token: str, found) -> tuple[int, int]:
+    """A codec's ``token_pitch`` answer, or one line naming the codec (a plugin's mistake
+    must not become symbols outside the index's alphabet)."""
+    try:
+        pitch, kind = (int(x) for x in found)
+    except (TypeError, ValueError):
+        pitch, kind = -1, -1
+    if not (0 <= pitch < 128 and kind in (0, 1)):
+        raise CapabilityError(f"the {codec.name} codec's token_pitch({token!r}) gave "
+                              f"{found!r}; it must be None or (MIDI pitch 0-127, kind 0 or 1)")
+    return pitch, kind
 
 
-class AbcIntervals(Transform):
-    """ABC tokens: each pitch token as the interval between its sounding pitch and the
-    previous one's (key signature and bar accidentals applied, codecs/abc/pitch.py); every
-    key field as its mode only, and every accidental as one symbol (a transposed tune spells
-    them differently, and the sounding pitch already holds them)."""
+class SoundingIntervals(Transform):
+    """Tokens whose pitch depends on the tokens before them (the codec's ``pitch_reading``,
+    e.g. ABC's key signatures and bar accidentals): each note as the interval between its
+    sounding pitch and the previous note's; the ids the reading puts in a class (ABC: key
+    fields by mode, accidentals) as one symbol per class.
 
-    name = "abc-intervals"
+    Symbols: ids below V keep their id (or their class's, ``V + class``); a note is
+    ``base + interval + MAX_INTERVAL``, and ``base + W - 1`` for a piece's first note."""
+
     context_free = False
 
-    def __init__(self, codec: Codec):
-        from ..codecs.abc import pitch as abc_pitch  # music21 behind it: only for ABC runs
-        from ..codecs.abc.tokens import ACCIDENTALS, is_bar, is_pitch
-        self._pitch, self._is_bar = abc_pitch, is_bar
+    def __init__(self, codec: Codec, reading: PitchReading | None = None):
         super().__init__(codec)
-        self.tokens = list(codec.vocab.tokens)
+        self.reading = reading or codec.pitch_reading()
+        self.name = self.reading.name
         self.width = 2 * MAX_INTERVAL + 2
         fixed = np.arange(self.vocab_size)
         extra: dict[str, int] = {}
-        self.is_key = np.zeros(self.vocab_size, bool)
-        for i, tok in enumerate(self.tokens):
-            if tok.strip("[]").startswith("K:") and len(tok.strip("[]")) > 2:
-                mode = abc_pitch.split_key(tok)[2]
-                fixed[i] = extra.setdefault(f"K:{mode}", self.vocab_size + len(extra))
-                self.is_key[i] = True
-            elif tok in ACCIDENTALS:
-                fixed[i] = extra.setdefault("accidental", self.vocab_size + len(extra))
+        for i, label in sorted(self.reading.classes().items()):
+            fixed[i] = extra.setdefault(label, self.vocab_size + len(extra))
         self.fixed = fixed
-        self.pitch_ids = [i for i, t in enumerate(self.tokens) if is_pitch(t)]
+        self.note_ids = self.reading.note_ids()
         self.base = self.vocab_size + len(extra)
         self.num_symbols = self.base + self.width
 
@@ -140,9 +136,7 @@ class AbcIntervals(Transform):
         ids = np.asarray(ids, dtype=np.int64)
         out = self.fixed[ids].copy()
         prev = None
-        toks = [self.tokens[i] for i in ids.tolist()]
-        for i, step, alter, _ in self._pitch.sounding(toks):
-            midi = self._pitch.semitone_of(step, alter)
+        for i, midi in self.reading.sounding(ids.tolist()):
             if prev is None:
                 out[i] = self.base + self.width - 1
             else:
@@ -152,33 +146,24 @@ class AbcIntervals(Transform):
         return out
 
     def next_symbols(self, history: Sequence[int]) -> np.ndarray:
-        context = self._context(list(history))
+        context = self.reading.context(list(history))
         out = self.fixed.copy()
-        for v in self.pitch_ids:
+        for v in self.note_ids:
             out[v] = self.symbols(np.array(context + [v]))[-1]
         return out
 
-    def _context(self, history: list[int]) -> list[int]:
-        """The tail of ``history`` that fixes the next note's symbol: from the bar line
-        before its last note (bar accidentals reset there), with the key in force then."""
-        pitches = set(self.pitch_ids)
-        last = max((i for i, t in enumerate(history) if t in pitches), default=None)
-        if last is None:
-            return []  # no note yet: the next one is a first note, whatever the key
-        start = max((i for i in range(last + 1) if self._is_bar(self.tokens[history[i]])),
-                    default=0)
-        keys = [t for t in history[:start] if self.is_key[t]]
-        return keys[-1:] + history[start:]
-
 
 def for_codec(codec: Codec) -> Transform:
-    """The transform the copy index uses for ``codec`` (see the module docstring)."""
-    if codec.name in ("melody", "performance"):
+    """The transform the copy index uses for ``codec``: what the codec says of its pitches
+    (a ``pitch_reading``, else ``token_pitch`` per token), else its ids as they are."""
+    reading = codec.pitch_reading()
+    if reading is not None:
+        return SoundingIntervals(codec, reading)
+    if any(codec.token_pitch(t) is not None for t in codec.vocab.tokens):
         return PitchIntervals(codec)
-    if codec.name == "abc":
-        return AbcIntervals(codec)
     return Transform(codec)
 
 
 def ngram(codec: Codec) -> int:
-    return NGRAM.get(codec.name, DEFAULT_NGRAM)
+    """n of the n-gram share: the codec's ``copy_ngram``."""
+    return int(codec.copy_ngram)

@@ -345,11 +345,21 @@ class Generator:
         tokens), by beam search or sampling (sampling/cowrite.py has the options)."""
         return continuations(self, prime, k=k, unit=unit, **options)
 
-    def stream(self, prime: Any = "", length: int = 200, **options: Any) -> Iterator[str]:
-        """The text of each new token of one sample as it is made (the prime is not repeated)."""
+    def stream(self, prime: Any = "", length: int = 200, ids: list[int] | None = None,
+               **options: Any) -> Iterator[str]:
+        """The text of each new token of one sample as it is made (the prime is not repeated).
+        ``ids``: a list each new token's id is appended to as it is made (``sample`` keeps
+        the sample's ids for the copy meter and the library)."""
         options["num"] = 1
         steps = self.generate_ids(prime, length=length, **options)  # validates now
-        return (self.codec.token_text(t) for step in steps for _, t in step)
+
+        def texts() -> Iterator[str]:
+            for step in steps:
+                for _, t in step:
+                    if ids is not None:
+                        ids.append(t)
+                    yield self.codec.token_text(t)
+        return texts()
 
 
 def encode_bounded(codec, item: Any, unknown: str, what: str = "prime") -> list[int]:

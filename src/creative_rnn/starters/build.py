@@ -7,8 +7,9 @@ portable (named corpora only, no paths of the machine it trained on), and writes
 so an interrupted pack leaves the previous starter whole.
 
 This is the maintainers' tool, not part of the library: nothing in the package imports it, so
-it may read the corpus (data/) and the machine's description (bench/) that the bottom-layer
-``starters`` package must not.
+it sits at the top layer (with cli/; tests/test_imports.py holds the table) and may read the
+corpus (data/) and the machine's description (bench/) that the bottom-layer ``starters``
+package must not.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 run.py (``train``: new runs and resumes), loop.py (the Trainer), task.py (what a task
 gives the loop) with tasks.py (tasks by name) and lm.py, classify.py, seq2seq.py,
-examples.py (JSONL examples, validation split), evaluation.py (the one evaluator),
+examples.py (JSONL examples, validation split), evaluation.py (the one evaluator: the
+validation loss; the `evaluate` report above it is report/),
 verdict.py (did a run learn: its best validation loss against the unigram baseline),
 averaging.py (weight averaging), schedule.py (warm-up + cosine), rng.py (seeding, random
 states), distributed.py (torchrun, DDP).

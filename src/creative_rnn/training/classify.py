@@ -101,10 +101,10 @@ def _task(rows, codec, fit, sources, model_cfg, train_cfg, options, labels=None)
 
 
 def new_task(sources: list[str], codec: Codec, model_cfg: ModelConfig, train_cfg: TrainConfig,
-             options: TaskOptions, **_: Any) -> tuple[ClassifyTask, TrainConfig]:
+             options: TaskOptions, **_: Any) -> tuple[ClassifyTask, list]:
     sources = [str(s) for s in sources]
     rows = read_jsonl(sources, ("input",))
-    return _task(rows, codec, True, sources, model_cfg, train_cfg, options), train_cfg
+    return _task(rows, codec, True, sources, model_cfg, train_cfg, options), []  # nothing fitted
 
 
 def task_from_run(config: dict[str, Any], codec: Codec, model_cfg: ModelConfig,

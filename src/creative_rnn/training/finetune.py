@@ -16,7 +16,9 @@ from the parent:
   regularisation, precision).
 
 The learning rate, warm-up, step budget and early stopping are fitted to fine-tuning where
-the user sets none of them (``fit_budget``), and said in the run's first lines. The new run
+the user sets none of them (``fit_budget``), and said in the run's first lines. What the
+parent gives and what is fitted reach the run's config as layers of the one resolver
+(``config.resolve_layers``), so each value's source is recorded with it. The new run
 records its parent in config.json under ``"parent"`` (``Parent.record``); otherwise it is an
 ordinary run directory: resume, evaluate, sample, the studio and perform read it as any run.
 """
@@ -33,8 +35,8 @@ from typing import Any
 import torch
 
 from .. import codecs, rundir, starters
-from ..codecs.vocab import NUM_SPECIAL
-from ..config import ModelConfig, TrainConfig
+from ..codecs import NUM_SPECIAL
+from ..config import Layer, ModelConfig, Resolved, TrainConfig
 from ..core.tensors import load_tensors
 from ..data.cache import prepare as prepare_store
 from ..errors import CheckpointError, ConfigError, UserError
@@ -143,22 +145,25 @@ def parent_codec(parent: Parent, encoding: str, max_vocab: int | None) -> codecs
     return codec
 
 
-def model_config(parent: Parent, model_cfg: ModelConfig, pinned: set[str]) -> ModelConfig:
-    """The parent's model config; a shape key the user set to another value is refused."""
+def inherited(parent: Parent, resolved: Resolved) -> Layer:
+    """What the fine-tune takes from its parent, where the user set none of it: the model
+    config (a shape key the user set to another value is refused) and the way of batching
+    (``INHERITED``)."""
+    pinned = resolved.pinned
     for key in FIXED_BY_PARENT:
-        mine, theirs = getattr(model_cfg, key), getattr(parent.model_cfg, key)
+        mine, theirs = getattr(resolved.model, key), getattr(parent.model_cfg, key)
         if key in pinned and mine != theirs:
             raise ConfigError(f"{key}={mine!r} contradicts --from {parent.given} ({key}="
                               f"{theirs!r}): a fine-tune keeps its parent's shape; drop "
                               f"--set {key}")
-    free = {k: getattr(model_cfg, k) for k in ("dropout", "weight_drop") if k in pinned}
-    return dataclasses.replace(parent.model_cfg, **free)
-
-
-def inherit(parent: Parent, train_cfg: TrainConfig, pinned: set[str]) -> TrainConfig:
-    """The parent's way of batching (``INHERITED``) where the user set none of it."""
-    return dataclasses.replace(train_cfg, **{k: getattr(parent.train_cfg, k) for k in INHERITED
-                                             if k not in pinned})
+    model_keys = [f.name for f in dataclasses.fields(ModelConfig)
+                  if f.name not in ("vocab_size", "output_size")]  # those are the codec's
+    values = {k: getattr(parent.model_cfg, k) for k in model_keys if k not in pinned}
+    values.update({k: getattr(parent.train_cfg, k) for k in INHERITED if k not in pinned})
+    why = {k: "its shape" if k in FIXED_BY_PARENT else
+           "its batches" if k in ("batch_size", "seq_len", "documents", "doc_max_len") else
+           "how it was trained" for k in values}
+    return Layer(f"fine-tuning from {parent.describe()}", values, "fitted", why)
 
 
 def grow(codec: codecs.Codec, spec: dict[str, Any]) -> list[str]:
@@ -207,10 +212,10 @@ def load_parent(model: torch.nn.Module, parent: Parent) -> None:
 
 
 def fit_budget(parent: Parent, train_cfg: TrainConfig, pinned: set[str], units: int,
-               per_step: int, unit: str) -> tuple[TrainConfig, list[str]]:
+               per_step: int, unit: str) -> Layer:
     """Learning rate, warm-up, steps, evaluation and early stopping fitted to fine-tuning on
     ``units`` training tokens (or documents) read ``per_step`` a step; only keys not in
-    ``pinned``. Returns the config and the lines that say what was fitted and why."""
+    ``pinned``. Returns them as a layer for the resolver, each with why."""
     per_pass = max(1, units // max(1, per_step))
     steps = min(MAX_STEPS, max(MIN_STEPS, PASSES * per_pass))
     if "max_steps" in pinned:  # the user's budget (or a time budget) decides the end
@@ -220,21 +225,21 @@ def fit_budget(parent: Parent, train_cfg: TrainConfig, pinned: set[str], units: 
               "warmup_steps": max(1, min(MAX_WARMUP, steps // 20)),
               "max_steps": steps, "eval_every": every, "patience": PATIENCE,
               "checkpoint_every": every * 5, "log_every": max(1, min(10, every))}
-    fitted = {k: v for k, v in fitted.items() if k not in pinned}
-    cfg = dataclasses.replace(train_cfg, **fitted)
-    cfg.validate()
+    warmup = fitted["warmup_steps"]
     why = {
-        "lr": f"lr {cfg.lr:.3g}: {LR_SCALE:g} x the parent's {parent.train_cfg.lr:.3g}, small "
-              "steps keep what it learned",
-        "warmup_steps": f"warm-up {cfg.warmup_steps} step{'s' if cfg.warmup_steps != 1 else ''}",
-        "max_steps": f"{cfg.max_steps} steps: about {PASSES} passes over {units:,} training "
+        "lr": f"lr {fitted['lr']:.3g}: {LR_SCALE:g} x the parent's {parent.train_cfg.lr:.3g}, "
+              "small steps keep what it learned",
+        "warmup_steps": f"warm-up {warmup} step{'s' if warmup != 1 else ''}",
+        "max_steps": f"{steps} steps: about {PASSES} passes over {units:,} training "
                      f"{unit} at {per_step:,} a step (at least {MIN_STEPS}, at most "
                      f"{MAX_STEPS})",
-        "eval_every": f"validation every {cfg.eval_every} steps",
-        "patience": f"stop early after {cfg.patience} evaluations without improvement",
+        "eval_every": f"validation every {every} steps",
+        "patience": f"stop early after {PATIENCE} evaluations without improvement",
+        "checkpoint_every": f"a checkpoint every 5 validations ({every * 5} steps)",
+        "log_every": "a log line every validation, at most every 10 steps",
     }
-    lines = [why[k] for k in why if k in fitted]
-    return cfg, lines
+    fitted = {k: v for k, v in fitted.items() if k not in pinned}
+    return Layer("fitted to fine-tuning", fitted, "fitted", {k: why[k] for k in fitted})
 
 
 def budget_units(task: Any, train_cfg: TrainConfig) -> tuple[int, int, str]:
@@ -246,19 +251,21 @@ def budget_units(task: Any, train_cfg: TrainConfig) -> tuple[int, int, str]:
     return len(split.docs), train_cfg.batch_size, "documents"
 
 
-def begin(parent: Parent, task: Any, train_cfg: TrainConfig, pinned: set[str],
-          added: list[str], log: Callable[[str], None]) -> TrainConfig:
+def begin(parent: Parent, task: Any, resolved: Resolved, added: list[str],
+          log: Callable[[str], None]) -> Layer:
     """Start the fine-tune ``task`` (its corpus encoded with the grown vocabulary): fit the
     budget, say what was fitted, load the parent's weights into the task's model. Returns the
-    training config the run records."""
+    budget as a layer for the resolver."""
     log(summary(parent, added, task.codec.vocab_size))
-    units, per_step, unit = budget_units(task, train_cfg)
-    train_cfg, lines = fit_budget(parent, train_cfg, pinned, units, per_step, unit)
-    task.cfg = train_cfg  # the task made its batches' shape already; the budget is new
-    if lines:
-        log("fitted to fine-tuning: " + "; ".join(lines))
+    units, per_step, unit = budget_units(task, resolved.train)
+    budget = fit_budget(parent, resolved.train, resolved.pinned, units, per_step, unit)
+    # the lines that say what matters (the checkpoint and log intervals follow from them)
+    said = [budget.why[k] for k in ("lr", "warmup_steps", "max_steps", "eval_every", "patience")
+            if k in budget.values]
+    if said:
+        log("fitted to fine-tuning: " + "; ".join(said))
     load_parent(task.model, parent)
-    return train_cfg
+    return budget
 
 
 def summary(parent: Parent, added: list[str], vocab_size: int) -> str:
@@ -274,9 +281,3 @@ def summary(parent: Parent, added: list[str], vocab_size: int) -> str:
 
 def vocabulary(size: int) -> str:
     return f"{size - NUM_SPECIAL} (+{NUM_SPECIAL} special)"
-
-
-def pinned_keys(overrides: dict[str, Any], file_keys: dict[str, Any]) -> set[str]:
-    """The config keys the user set (``--set``, keyword overrides, ``--config``)."""
-    return set(overrides) | set(file_keys)
-

@@ -19,8 +19,10 @@ slow gets the ladder's last rung.
 
 Only keys the user did not set are chosen (``--set hidden_size=...`` or ``batch_size`` always
 wins), only for a language model with ``--max-minutes`` (a step budget already says how much
-to do), and only on the CPU (a GPU runs ``medium``/``large``). The choice is printed and
-written to the run's config.json, so a resume and the run's readers see what it trained with.
+to do), and only on the CPU (a GPU runs ``medium``/``large``). The choice is printed and given
+to the configuration's resolver as layers ("fitted to the machine", config.resolve_layers), so
+config.json records it with its reason: a resume, the run's readers and ``creative-rnn config
+RUN`` see what it trained with and why.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..config import ModelConfig, TrainConfig
+from ..config import Layer, ModelConfig, TrainConfig
 from ..core.device import autocast_for
 from ..models import SequenceModel
 
@@ -83,21 +85,22 @@ def step_seconds(model_cfg: ModelConfig, train_cfg: TrainConfig, device: torch.d
 def fit(preset: str | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         device: torch.device, pinned: set[str], log: Callable[[str], None] = print,
         timer: Callable[..., float] = step_seconds,
-        clock: Callable[[], float] = time.perf_counter) -> tuple[ModelConfig, TrainConfig]:
-    """The configs for this machine: the given ones unless ``preset`` has a ladder, the run
-    has a time budget on the CPU and ``hidden_size`` and ``batch_size`` are not both
-    ``pinned``; then the first rung whose measured step leaves ``MIN_STEPS`` steps in the
-    budget (the last if none does). The rungs: the tuned width at ``BIG_BATCH`` (a machine
-    fast enough for it), then the ladder's widths at the preset's batch. The time fitting
-    took (by ``clock``) is taken off the returned ``max_minutes``."""
+        clock: Callable[[], float] = time.perf_counter) -> list[Layer]:
+    """What this machine changes in the configs, as layers for the resolver: none unless
+    ``preset`` has a ladder, the run has a time budget on the CPU and ``hidden_size`` and
+    ``batch_size`` are not both ``pinned``; then the first rung whose measured step leaves
+    ``MIN_STEPS`` steps in the budget (the last if none does). The rungs: the tuned width at
+    ``BIG_BATCH`` (a machine fast enough for it), then the ladder's widths at the preset's
+    batch. The time fitting took (by ``clock``) is taken off ``max_minutes``, a limit over
+    the user's own value."""
     ladder = LADDER.get(preset or "")
     if (not ladder or not train_cfg.max_minutes or device.type != "cpu"
             or {"hidden_size", "batch_size"} <= pinned):
-        return model_cfg, train_cfg
+        return []
     if "hidden_size" in pinned:
         ladder = (model_cfg.hidden_size,)
     elif model_cfg.hidden_size != ladder[0]:  # not the preset's width: nothing tuned to fit
-        return model_cfg, train_cfg
+        return []
     rungs = [(w, train_cfg.batch_size) for w in ladder]
     if "batch_size" not in pinned and preset in BIG_BATCH:
         rungs.insert(0, (ladder[0], BIG_BATCH[preset]))
@@ -119,12 +122,16 @@ def fit(preset: str | None, model_cfg: ModelConfig, train_cfg: TrainConfig,
         if budget_s / seconds >= MIN_STEPS or (width, batch) == rungs[-1]:
             break
     spent = clock() - began
-    model = dataclasses.replace(model_cfg, hidden_size=width)
     # the budget is the user's wall clock: what fitting took is not trained (a little is
     # always left, so the run still evaluates and writes its weights)
     left = max(train_cfg.max_minutes - spent / 60, train_cfg.max_minutes * FIT_SHARE)
-    train = dataclasses.replace(train_cfg, batch_size=batch, max_minutes=left)
-    log(f"preset {preset} fitted: {layers}x{width}, batch {batch} (a training step at width x "
-        f"batch {', '.join(tried)}; {MIN_STEPS:,} steps wanted in {train_cfg.max_minutes:g} "
-        f"min); fitting took {spent:.0f} s, {left:.2f} min left to train")
-    return model, train
+    why = (f"a training step at width x batch {', '.join(tried)}; {MIN_STEPS:,} steps wanted "
+           f"in {train_cfg.max_minutes:g} min")
+    log(f"preset {preset} fitted: {layers}x{width}, batch {batch} ({why}); fitting took "
+        f"{spent:.0f} s, {left:.2f} min left to train")
+    chosen = {k: v for k, v in (("hidden_size", width), ("batch_size", batch))
+              if k not in pinned}
+    return [Layer("fitted to the machine", chosen, "fitted", dict.fromkeys(chosen, why)),
+            Layer("fitted to the machine", {"max_minutes": left}, "limit",
+                  {"max_minutes": f"fitting took {spent:.0f} s of the "
+                                  f"{train_cfg.max_minutes:g} min"})]

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..codecs import Codec
-from ..config import ModelConfig, TaskOptions, TrainConfig
+from ..config import Layer, ModelConfig, TaskOptions, TrainConfig
 from ..data.batches import DocumentBatches, StreamBatches, eval_batches, fit_stream_shape, retarget
 from ..data.cache import prepare as prepare_store
 from ..data.store import Split, TokenStore
@@ -77,18 +77,24 @@ def ids_digest(store: TokenStore) -> str:
     return hashlib.sha256(store.ids.tobytes() + store.offsets.tobytes()).hexdigest()[:16]
 
 
-def fit_shapes(train_cfg: TrainConfig, train_split: Split) -> TrainConfig:
-    """Shrink batch/sequence length for a small corpus, and say so."""
+def fit_shapes(train_cfg: TrainConfig, train_split: Split) -> list[Layer]:
+    """The batch and window a small corpus holds, where smaller than asked, and say so: a
+    limit layer for the resolver (no batch can be larger than the corpus, whoever set it)."""
     if train_split.stream is not None:
         B, T = fit_stream_shape(len(train_split.stream), train_cfg.batch_size, train_cfg.seq_len)
+        held = f"{len(train_split.stream):,} training tokens"
     else:
         B, T = min(train_cfg.batch_size, len(train_split.docs)), train_cfg.seq_len
-    if (B, T) != (train_cfg.batch_size, train_cfg.seq_len):
-        if is_main():
-            print(f"note: the corpus is small; using batch_size={B}, seq_len={T} "
-                  f"(asked for {train_cfg.batch_size}, {train_cfg.seq_len})", file=sys.stderr)
-        train_cfg = dataclasses.replace(train_cfg, batch_size=B, seq_len=T)
-    return train_cfg
+        held = f"{len(train_split.docs):,} training documents"
+    asked = {"batch_size": train_cfg.batch_size, "seq_len": train_cfg.seq_len}
+    fitted = {k: v for k, v in (("batch_size", B), ("seq_len", T)) if v != asked[k]}
+    if not fitted:
+        return []
+    if is_main():
+        print(f"note: the corpus is small; using batch_size={B}, seq_len={T} "
+              f"(asked for {train_cfg.batch_size}, {train_cfg.seq_len})", file=sys.stderr)
+    return [Layer("fitted to the corpus", fitted, "limit",
+                  {k: f"{held} hold no more (asked for {asked[k]})" for k in fitted})]
 
 
 def corpus_spec(sources: list[str], documents: bool, unit: str = "line",
@@ -100,16 +106,16 @@ def corpus_spec(sources: list[str], documents: bool, unit: str = "line",
 
 def new_task(sources: list[str], codec: Codec, model_cfg: ModelConfig, train_cfg: TrainConfig,
              options: TaskOptions, unit: str = "line", named_options: dict | None = None,
-             fit: bool = True, **_: Any) -> tuple[LanguageModelTask, TrainConfig]:
+             fit: bool = True, **_: Any) -> tuple[LanguageModelTask, list[Layer]]:
     """Load and encode the corpus (fitting the codec unless ``fit`` is False: a fine-tune
-    keeps its parent's vocabulary, grown), shrink shapes for a small corpus.
-    A language model has no task options (``resolve`` refuses their keys)."""
+    keeps its parent's vocabulary, grown); the layer that shrinks the shapes for a small
+    corpus (``fit_shapes``). A language model has no task options (``resolve`` refuses their
+    keys)."""
     spec = corpus_spec(sources, train_cfg.documents, unit, named_options)
     store = prepare_store(spec, codec, fit=fit)
     splits = store.split(train_cfg.val_fraction, train_cfg.doc_max_len)
-    train_cfg = fit_shapes(train_cfg, splits[0])
     task = LanguageModelTask(codec, splits, ids_digest(store), spec, model_cfg, train_cfg)
-    return task, train_cfg
+    return task, fit_shapes(train_cfg, splits[0])
 
 
 def task_from_run(config: dict[str, Any], codec: Codec, model_cfg: ModelConfig,

@@ -10,6 +10,9 @@ bit-identically (on the CPU).
 Under torchrun each process trains its share of the global batch through
 DistributedDataParallel (see distributed.py); the checkpoint holds the global state, so a
 run resumes with any number of processes that divides batch_size.
+
+What a finished run also gets from the layers above (its loss plot, RUN/loss.png, from viz/)
+comes through ``at_end_of_run``: training never imports them (tests/test_imports.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +39,6 @@ from ..core.device import autocast_for, resolve_device
 from ..core.progress import Progress
 from ..data.store import IGNORE
 from ..errors import CheckpointError, TrainingDiverged
-from ..viz.curves import plot_runs
 from . import distributed as dist
 from . import verdict
 from .averaging import WeightAverage
@@ -43,6 +46,18 @@ from .evaluation import validate
 from .rng import host_states, seed_everything, seed_rank, set_host_states
 from .schedule import learning_rate, progress
 from .task import Task
+
+# Called with the run directory on the main process when a run ends without an error, after
+# its last checkpoint. The package root (creative_rnn/__init__.py) adds viz's loss plot, so
+# every path that trains (cr.train, the CLI, the studio, torchrun's rank 0) draws RUN/loss.png.
+_END_OF_RUN: list[Callable[[Path], object]] = []
+
+
+def at_end_of_run(hook: Callable[[Path], object]) -> None:
+    """Call ``hook(run_dir)`` at the end of every run from now on (once, however often
+    it is added); what it raises is a note on stderr, never a lost run."""
+    if hook not in _END_OF_RUN:
+        _END_OF_RUN.append(hook)
 
 
 @dataclass
@@ -295,7 +310,7 @@ class Trainer:
             bar.close()
             _restore_handlers(old_handlers)
         if main:
-            self._plot()
+            self._end_of_run()
         best = None if math.isinf(self.best_val) else self.best_val
         result = RunResult(self.run_dir, self.step, self.last_train, self.last_val, best,
                            stopped, elapsed_s=self.elapsed)
@@ -385,11 +400,13 @@ class Trainer:
     def _figure_names(self) -> list[str]:
         return ["val_loss"] + (["val_accuracy"] if self.task.reports_accuracy else [])
 
-    def _plot(self) -> None:
-        try:
-            plot_runs([self.run_dir], self.run_dir / rundir.PLOT)
-        except Exception as e:  # a plot must never cost a finished run
-            print(f"note: could not draw {rundir.PLOT} ({e})", file=sys.stderr)
+    def _end_of_run(self) -> None:
+        for hook in _END_OF_RUN:
+            try:
+                hook(self.run_dir)
+            except Exception as e:  # a picture must never cost a finished run
+                print(f"note: at the end of the run, {getattr(hook, '__name__', hook)} "
+                      f"failed ({e})", file=sys.stderr)
 
 
 # --- helpers ---------------------------------------------------------------------------------

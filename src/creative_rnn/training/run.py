@@ -2,6 +2,12 @@
 
 ``train`` starts a run or resumes one (any task: language model, classify, seq2seq). The
 loop itself is in ``loop.py``; the tasks are ``lm.py``, ``classify.py``, ``seq2seq.py``.
+
+A new run's config is resolved by ``config.resolve_layers`` alone: what the user gives
+(preset, file, ``--set`` and flags), what the codec declares, and what is fitted (to the
+machine, fit.py; to the corpus, lm.fit_shapes; to the parent and the budget of a fine-tune,
+finetune.py) are layers of it, and the run records every key's source (``creative-rnn config
+RUN``).
 """
 
 from __future__ import annotations
@@ -13,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import codecs, rundir, starters
-from ..config import read_config_file, resolve, split_task_options, to_dict
+from ..config import (
+    Layer,
+    Resolved,
+    TaskOptions,
+    given_layers,
+    resolve_layers,
+    split_task_options,
+    to_dict,
+)
 from ..core.device import resolve_device
 from ..errors import CheckpointError, UserError
 from . import distributed, finetune
@@ -35,7 +49,7 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
           max_vocab: int | None = None, named_options: dict | None = None,
           progress_bar: bool = True, stop: threading.Event | None = None, task: str = "lm",
           pairs: list | None = None, init_from: str | Path | None = None,
-          **overrides: Any) -> RunResult:
+          override_sources: dict[str, str] | None = None, **overrides: Any) -> RunResult:
     """Train a new run of ``task`` into ``out``, or continue ``resume`` in place.
 
     ``overrides`` are config keys (``hidden_size=128``, ``max_steps=500``, ...): they win over
@@ -46,6 +60,8 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
     ``init_from``: a starter's name or a run directory to fine-tune (finetune.py): the new
     run starts from its best weights, codec (vocabulary grown by the corpus's new symbols)
     and model config, with a learning rate and budget fitted to fine-tuning.
+    ``override_sources``: where each override (and ``documents``) came from, as the run's
+    recorded provenance says it ("--set", "flag --max-steps"); by default "train(KEY=...)".
     """
     if resume is not None:
         if init_from is not None:
@@ -65,40 +81,47 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
             raise UserError(f"--from {init_from} gives the model its size; drop --preset "
                             "(training keys go in --set)")
         codec = finetune.parent_codec(parent, encoding, max_vocab)
+    said = {k: f"train({k}=...)" for k in [*overrides, "documents"]} | (override_sources or {})
+    task_said = {k: said[k] for k in dataclasses.asdict(TaskOptions()) if k in overrides}
     overrides, options = split_task_options(task, overrides)
     if codec is None or isinstance(codec, str):
         codec = codecs.for_files(codec or "char", encoding=encoding, max_vocab=max_vocab)
-    if task == "lm":
-        if documents is not None:
-            overrides["documents"] = documents
-        elif codec.documents:
-            overrides.setdefault("documents", True)  # the codec's items are whole (ABC tunes)
-    if "max_minutes" in overrides and overrides["max_minutes"] and "max_steps" not in overrides:
-        overrides["max_steps"] = UNLIMITED_STEPS  # a time budget alone: time decides the end
-    model_cfg, train_cfg = resolve(preset, config, overrides)
-    pinned = set(overrides) | (set(read_config_file(config)) if config else set())
+    if task == "lm" and documents is not None:
+        overrides["documents"] = documents
+    layers = given_layers(preset, config, overrides, said)
+    if task == "lm" and codec.documents:  # the codec's items are whole (ABC tunes)
+        layers.append(Layer(f"the {codec.name} codec: its items are whole pieces",
+                            {"documents": True}, "codec"))
+    resolved = resolve_layers(*layers)
+    pinned = resolved.pinned
+    if resolved.train.max_minutes and "max_minutes" in pinned and "max_steps" not in pinned:
+        resolved = resolved.then(Layer(f"{resolved.sources['max_minutes']}, alone: time "
+                                       "decides the end", {"max_steps": UNLIMITED_STEPS}, "user"))
     if parent is not None:  # the parent's shape and way of batching, where not set
-        model_cfg = finetune.model_config(parent, model_cfg, pinned)
-        train_cfg = finetune.inherit(parent, train_cfg, pinned)
+        resolved = resolved.then(finetune.inherited(parent, resolved))
     elif task == "lm" and not codec.is_music and distributed.world().size == 1:
         # with --max-minutes on the CPU, the text preset `small` takes a width and batch this
         # machine fits (fit.py); not under torchrun, where every process would measure the same
-        model_cfg, train_cfg = fit(preset, model_cfg, train_cfg, resolve_device(train_cfg.device),
-                                   pinned, log=print if progress_bar else lambda line: None)
+        resolved = resolved.then(*fit(preset, resolved.model, resolved.train,
+                                      resolve_device(resolved.train.device), resolved.pinned,
+                                      log=print if progress_bar else lambda line: None))
+    model_cfg, train_cfg = resolved.model, resolved.train
     seed_everything(train_cfg.seed)
     sources = [corpus] if isinstance(corpus, (str, Path)) else list(corpus or [])
     added: list[str] = []
     if parent is not None:  # new symbols get ids after the parent's (finetune.grow)
         added = finetune.grow(codec, corpus_spec(sources, train_cfg.documents, unit,
                                                  named_options))
-    the_task, train_cfg = new_task(task, sources, codec, model_cfg, train_cfg, options,
-                                   unit=unit, named_options=named_options, pairs=pairs,
-                                   fit=parent is None)
+    the_task, fitted = new_task(task, sources, codec, model_cfg, train_cfg, options,
+                                unit=unit, named_options=named_options, pairs=pairs,
+                                fit=parent is None)
+    resolved = resolved.then(*fitted)  # a small corpus: a smaller batch or window
     described = the_task.describe()
     if parent is not None:
         log = print if distributed.is_main() else lambda line: None
-        train_cfg = finetune.begin(parent, the_task, train_cfg, pinned, added, log)
+        resolved = resolved.then(finetune.begin(parent, the_task, resolved, added, log))
         described["parent"] = parent.record()
+    train_cfg = the_task.cfg = resolved.train  # the task reads its batches' shape from it
     distributed.check_batch(train_cfg.batch_size, distributed.world())  # before any write
     # from scratch on a small corpus: said once the run is accepted (a refused one says only
     # its error)
@@ -110,8 +133,18 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
         rundir.create(out, {"task": task, "model": to_dict(the_task.model_cfg),
                             "train": to_dict(train_cfg),
                             "task_options": dataclasses.asdict(options),
-                            **described}, codec)
+                            **described, rundir.SOURCES: _sources(resolved, codec, task_said)},
+                      codec)
     return Trainer(out, the_task, train_cfg, stop).run(progress_bar)
+
+
+def _sources(resolved: Resolved, codec: codecs.Codec, task_said: dict[str, str]
+             ) -> dict[str, str]:
+    """Where each recorded key's value came from: the resolver's sources, the sizes filled in
+    from the codec, and the task options (``task_said`` for those the user set)."""
+    sizes = dict.fromkeys(("vocab_size", "output_size"), f"filled in from the {codec.name} codec")
+    task_keys = {k: task_said.get(k, "default") for k in dataclasses.asdict(TaskOptions())}
+    return {**resolved.sources, **sizes, **task_keys}
 
 
 def _corpus_tokens(task) -> int:

@@ -108,14 +108,14 @@ class Seq2SeqTask(ExampleTask):
 def new_task(sources: list[str], codec: Codec, model_cfg: ModelConfig, train_cfg: TrainConfig,
              options: TaskOptions, unit: str = "line", named_options: dict | None = None,
              pairs: Sequence[Pair] | None = None, **_: Any
-             ) -> tuple[Seq2SeqTask, TrainConfig]:
+             ) -> tuple[Seq2SeqTask, list]:
     if pairs is None:
         sources = [str(s) for s in sources or []]
         pairs = make_pairs(sources, codec, options, unit, named_options)
         corpus = {"sources": sources, "unit": unit, "named_options": named_options or {}}
     else:  # ready ids for a fitted codec: kept with the run so it can resume
         corpus = {"sources": [], "unit": unit, "ids": [[list(a), list(b)] for a, b in pairs]}
-    return Seq2SeqTask(pairs, codec, corpus, model_cfg, train_cfg, options), train_cfg
+    return Seq2SeqTask(pairs, codec, corpus, model_cfg, train_cfg, options), []  # nothing fitted
 
 
 def task_from_run(config: dict[str, Any], codec: Codec, model_cfg: ModelConfig,

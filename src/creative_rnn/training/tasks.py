@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import rundir
-from ..config import TASKS, ModelConfig, TaskOptions, TrainConfig, from_dict
+from ..config import TASKS, Layer, ModelConfig, TaskOptions, TrainConfig, from_dict
 from ..errors import CheckpointError
 from . import classify, lm, seq2seq
 from .task import Task
@@ -17,9 +17,10 @@ assert tuple(MODULES) == TASKS
 
 def new_task(task: str, sources: list[str], codec, model_cfg: ModelConfig,
              train_cfg: TrainConfig, options: TaskOptions, **kwargs: Any
-             ) -> tuple[Task, TrainConfig]:
-    """Read and encode the corpus for ``task`` (fitting ``codec``); the training config may
-    shrink to fit a small corpus."""
+             ) -> tuple[Task, list[Layer]]:
+    """Read and encode the corpus for ``task`` (fitting ``codec``); the config layers the
+    corpus fits (a small corpus shrinks the batch) for the resolver. The task's ``cfg`` is
+    ``train_cfg`` until train() sets the resolved one."""
     return MODULES[task].new_task(sources, codec, model_cfg, train_cfg, options=options,
                                   **kwargs)
 

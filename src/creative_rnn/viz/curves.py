@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 from ..core.files import atomic_write_bytes
-from ..rundir import read_metrics
+from ..rundir import PLOT, read_metrics
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, x: str = "step") -> Path:
@@ -44,6 +44,12 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, x: str = "step") -> P
         axes[0][1].set_ylabel("gradient norm before clipping")
         axes[0][1].set_yscale("log")  # spikes (exploding gradients) span decades
     return save_png(fig, out)
+
+
+def loss_plot(run_dir: str | Path) -> Path:
+    """RUN/loss.png: the run's own curves, drawn at the end of every run (the package root
+    hands this to training's ``at_end_of_run``; training never imports viz)."""
+    return plot_runs([run_dir], Path(run_dir) / PLOT)
 
 
 def save_png(fig, out: str | Path) -> Path:

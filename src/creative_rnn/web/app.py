@@ -74,6 +74,7 @@ class Model:
             "hidden": cfg.get("hidden_size"), "vocab": gen.codec.vocab_size,
             "formats": self.formats, "constraints": self.constraints,
             "length": self.length, "prime_example": gen.codec.prime_example,
+            "live": play.live_info(gen.codec),  # None: the Play view does not list it
         }
 
 

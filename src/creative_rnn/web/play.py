@@ -1,4 +1,5 @@
-"""The Play view's API: a duet with a melody, performance or ABC run, played from the page.
+"""The Play view's API: a duet with a run whose codec has a live voice (melody, performance,
+ABC, a plugin's: ``Codec.live_voice``), played from the page.
 
 The music is midi_live's: one ``Performer`` per session (call-and-response, accompany,
 continue), stepping the run in its own thread exactly as ``creative-rnn perform`` does. Only
@@ -38,9 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import library
-from ..codecs.midi.io import Note, midi_bytes
-from ..codecs.vocab import NUM_SPECIAL
+from .. import codecs, library
+from ..codecs import Note, midi_bytes
 from ..errors import UserError
 from ..live import Stepper
 from ..midi_live import MODES, Performer, Settings
@@ -48,7 +48,6 @@ from .events import ClosingStream, sse
 from .guard import ApiError, Counter, fields, json_body, log_internal, public
 from .library import provenance
 
-PLAYABLE = ("melody", "performance", "abc")  # the codecs midi_live has voices for
 AHEAD_S = 0.04  # seconds between stepping the network and the note sounding: the event must
 # cross the loopback connection and be scheduled by the page within it (well under 10 ms),
 # and the answer's first note comes this much after the pause is noticed
@@ -182,13 +181,15 @@ async def open_session(request: Request) -> Response:
     studio = request.app.state.studio
     opts = fields(await json_body(request), _open_spec())
     m = studio.model(opts["model"])
-    if m.gen.codec.name not in PLAYABLE:
-        raise ApiError(f"{m.name} is a {m.gen.codec.name} run; the Play view plays "
-                       f"{', '.join(PLAYABLE)} runs")
+    voice = m.gen.codec.live_voice()
+    if voice is None:
+        raise ApiError(f"{m.name} is a {m.gen.codec.name} run, whose codec cannot play live; "
+                       f"the Play view plays {', '.join(playable())} runs")
     if opts["mode"] not in ("call", "accompany"):  # continue is a control, once a phrase is in
         raise ApiError(f"mode={opts['mode']!r}: open a duet in call or accompany mode")
-    if opts["mode"] == "accompany" and m.gen.codec.name == "abc":
-        raise ApiError("an ABC run answers a bar at a time: choose call and response")
+    if opts["mode"] == "accompany" and not voice.can_accompany:
+        raise ApiError(f"a {m.gen.codec.name} run answers a {voice.answers_by} at a time: "
+                       "choose call and response")
     settings = Settings(mode=opts["mode"], wait=opts["wait"], bars=opts["bars"],
                         bpm=opts["bpm"], ahead=AHEAD_S)
     loop = asyncio.get_running_loop()
@@ -219,18 +220,36 @@ async def open_session(request: Request) -> Response:
 
 def warm_up(stepper: Stepper, seed: int | None) -> None:
     """One step before the duet starts, then a fresh start: the first step compiles the
-    engine's kernels (seconds, once per process), which must not delay the first answer."""
-    vocab = stepper.codec.vocab
-    stepper.step([vocab.token(NUM_SPECIAL)])
+    engine's kernels (seconds, once per process), which must not delay the first answer;
+    and the voice's own warm-up (ABC: music21's first reading)."""
+    stepper.step([stepper.codec.vocab.tokens[-1]])  # any real token: the specials come first
     stepper.reset()
     if seed is not None:  # the answers of a seeded duet do not depend on the warm-up
         stepper.gen.manual_seed(seed)
-    if stepper.codec.name == "abc":  # an ABC answer is read a bar at a time by music21,
-        try:  # whose first reading imports and sets up much: not during the first answer
-            stepper.codec.notes(stepper.codec.detokenize(["M:4/4", "L:1/8", "K:Cmaj", "C",
-                                                          "|"]), qpm=120.0)
-        except Exception:  # noqa: BLE001 - a warm-up only; the answer reports its own trouble
+    stepper.codec.live_voice().warm_up()
+
+
+def playable() -> list[str]:
+    """The codecs (plugins included) whose runs the Play view plays: those with a live voice."""
+    out = []
+    for name in codecs.names():
+        try:
+            if codecs.get(name).live_voice() is not None:
+                out.append(name)
+        except Exception:  # noqa: BLE001 - a codec that cannot even be made is not playable
             pass
+    return out
+
+
+def live_info(codec: Any) -> dict | None:
+    """What the page needs to know of a run's live voice (None: it cannot play live)."""
+    try:
+        voice = codec.live_voice()
+    except Exception:  # noqa: BLE001 - a plugin's broken voice: the run is served, not played
+        return None
+    if voice is None:
+        return None
+    return {"accompany": voice.can_accompany, "answers_by": voice.answers_by}
 
 
 async def _stream(studio, session: Session):
@@ -287,9 +306,9 @@ async def send(request: Request) -> Response:
     p = session.performer
     if control["mode"] is not None and control["mode"] not in MODES:
         raise ApiError(f"mode={control['mode']!r}: choose {', '.join(MODES)}")
-    if control["mode"] == "accompany" and p.stepper.codec.name == "abc":
-        raise ApiError("an ABC run answers a bar at a time: choose call and response or "
-                       "continue")
+    if control["mode"] == "accompany" and not p.voice.can_accompany:
+        raise ApiError(f"a {p.stepper.codec.name} run answers a {p.voice.answers_by} at a "
+                       "time: choose call and response or continue")
     now = time.perf_counter()
     for msg in messages:
         p.handle(msg, now)

@@ -1,8 +1,9 @@
 """The Music view's score: POST /api/score {model, ids} -> the sample engraved as SVG.
 
-The SVG comes from codecs/score.py (music21 spells the notes, Verovio draws them). It is made
-on request, one sample at a time, for the sample the page shows: engraving takes a second or
-so, which the ``done`` event of every generation should not wait for.
+The SVG comes from the codec's ``score_svg`` (codecs/score.py: music21 spells the notes,
+Verovio draws them). It is made on request, one sample at a time, for the sample the page
+shows: engraving takes a second or so, which the ``done`` event of every generation should
+not wait for.
 
 Verovio's SVG is built from our own notes, but the page still never puts it into its DOM as
 markup: it shows it through an <img> from a blob: URL, where an SVG cannot run scripts or
@@ -22,8 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..codecs import score
-from ..codecs.midi.music import MAX_PHRASE_TOKENS
+from ..codecs import MAX_PHRASE_TOKENS
 from .guard import ApiError, fields, json_body
 
 # guard.Guard adds nosniff and its own policy to every answer; this one adds "no scripts"
@@ -59,7 +59,7 @@ def _svg(codec, ids: list[int]) -> str:
     run), Verovio's in a child process that this thread waits for."""
     # too many notes, no notes, Verovio's time or size limit: a SamplingError (a UserError),
     # which becomes a one-line 400
-    return score.svg(codec, codec.decode(ids))
+    return codec.score_svg(codec.decode(ids))
 
 
 def routes() -> list[Route]:

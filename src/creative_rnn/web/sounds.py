@@ -24,8 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..codecs.midi.io import Note, write_midi
-from ..codecs.midi.render import find_fluidsynth, find_soundfont, render_wav
+from ..codecs import Note, find_fluidsynth, find_soundfont, render_wav, write_midi
 from ..core.files import atomic_write_bytes, cache_dir
 from ..errors import UserError
 

@@ -11,9 +11,11 @@ MusicXML output, note lists for piano rolls). Options:
   so training never knows; note that copies of one tune can land in both the training
   and the validation split, so compare validation losses only between equally augmented runs;
 * ``keep_titles``: keep T: (title), R: (rhythm), C: and O: headers, one token per character;
-* ``normalize_unit`` (on for new codecs): every tune's lengths rewritten in eighths (L:1/8,
-  ``units.py``), so that one rhythm has one spelling. A ``codec.json`` written before the
-  option existed reads back with it off, so an old run's tokens stay what it learned.
+* ``normalize_unit`` (version 2 for new codecs): every tune's lengths rewritten in eighths
+  (L:1/8, ``units.py``), so that one rhythm has one spelling. The value is the version of
+  the rewriting (0 off; 1, written ``true`` by runs made before version 2, and the shipped
+  folk starter; 2 also spells chords and grace notes one way), so an old run's tokens stay
+  what it learned; a ``codec.json`` written before the option existed reads back with it off.
 """
 
 from __future__ import annotations
@@ -37,14 +39,19 @@ from ..vocab import NUM_SPECIAL
 from . import notemap
 from .bars import bars, complete_share
 from .complete import CompleteBars
+from .copying import AbcPitches
+from .live import AbcVoice
 from .pitch import by_semitones, midi_pitches, to_tonic_c
 from .tokens import AbcError, detokenize_tune, is_bar, is_header, is_text, tokenize_tune
+from .units import LATEST as LATEST_UNIT
+from .units import VERSIONS as UNIT_VERSIONS
 from .units import to_unit
 
 SHIFTS = (2, -2, 5, -5, 3, -3, 4, -4, 1, -1, 6)  # augmentation order: near keys first
 PARSE_CHECK_MAX = 100  # tunes checked with music21 per quality row (about 20 ms each)
 HISTOGRAM_MAX = 2000  # tunes in a pitch-class histogram
 SUFFIXES = (".abc",)
+_TITLE_FIELD = re.compile(r"^T:(.*)$", re.MULTILINE)  # a tune's title, as the copy meter shows it
 
 
 def split_tunes(text: str) -> list[str]:
@@ -91,7 +98,9 @@ class AbcCodec(Codec):
             validation losses only between equally augmented runs.
         keep_titles: Keep the T:, R:, C: and O: headers, one token per character.
         normalize_unit: Rewrite every tune in eighths (L:1/8) so that one rhythm has one
-            spelling; runs trained before the option read it as false.
+            spelling: the version of the rewriting (units.py), 2 (the default) or 1 (what
+            ``true`` meant before version 2); 0 or false: off. Runs trained before the
+            option read it as off.
     """
 
     name = "abc"
@@ -102,17 +111,25 @@ class AbcCodec(Codec):
     documents = True  # each tune is one document: training defaults to documents mode
     units = ("token", "bar")  # a bar: up to and with the bar line that closes it
     prime_example = "M:6/8\nK:D\n|:A|dfa agf|"
+    copy_ngram = 10  # about a bar of notes and its bar line
+    item_noun = "tune"
+    titled = True  # a copy's source is named by the tune's T: field
+    book_format = "abc"  # a tunebook: ``library export --format abc``
 
     def __init__(self, transpose_to_c: bool = False, augment_transpositions: int = 0,
-                 keep_titles: bool = False, normalize_unit: bool = True):
+                 keep_titles: bool = False, normalize_unit: bool | int = LATEST_UNIT):
         if not 0 <= int(augment_transpositions) <= len(SHIFTS):
             raise ConfigError(f"augment_transpositions must be 0..{len(SHIFTS)}")
         if transpose_to_c and augment_transpositions:
             raise ConfigError("transpose_to_c moves every tune to C, which undoes "
                               "augment_transpositions; choose one")
+        if normalize_unit not in (0, *UNIT_VERSIONS):  # True is 1, as old runs wrote it
+            raise ConfigError(f"normalize_unit must be false or a version of the unit "
+                              f"rewriting, {' or '.join(map(str, UNIT_VERSIONS))} (the "
+                              f"latest), not {normalize_unit!r}")
         super().__init__(transpose_to_c=bool(transpose_to_c),
                          augment_transpositions=int(augment_transpositions),
-                         keep_titles=bool(keep_titles), normalize_unit=bool(normalize_unit))
+                         keep_titles=bool(keep_titles), normalize_unit=int(normalize_unit))
 
     # --- tokens ------------------------------------------------------------------------
     def tokenize(self, item: str, corpus: bool = False) -> list[str]:
@@ -124,7 +141,8 @@ class AbcCodec(Codec):
                                keep_titles=self.options["keep_titles"], fragment=not corpus)
         if self.options["transpose_to_c"]:
             tokens = to_tonic_c(tokens)
-        return to_unit(tokens) if self.options["normalize_unit"] else tokens
+        version = self.options["normalize_unit"]
+        return to_unit(tokens, version=version) if version else tokens
 
     def detokenize(self, tokens: Sequence[str]) -> str:
         return detokenize_tune(tokens)
@@ -132,7 +150,7 @@ class AbcCodec(Codec):
     def load_state(self, data: dict[str, Any]) -> None:
         super().load_state(data)
         if "normalize_unit" not in data.get("options", {}):  # written before the option:
-            self.options["normalize_unit"] = False  # the tokens that run was trained on
+            self.options["normalize_unit"] = 0  # the tokens that run was trained on
 
     def render(self, item: str) -> str:
         return item.replace("\\n", "\n")  # a --prime typed with \n for line breaks
@@ -173,6 +191,31 @@ class AbcCodec(Codec):
         if is_text(t):  # a free-text header's start: its characters follow on its line
             return f"\n{t}"
         return f" {t} " if is_bar(t) else t
+
+    # --- the copy meter and tunebooks ----------------------------------------------------
+    def pitch_reading(self) -> AbcPitches:
+        return AbcPitches(self._need_vocab().tokens)
+
+    def item_title(self, item: Any) -> str:
+        found = _TITLE_FIELD.search(item) if isinstance(item, str) else None
+        return repr(found.group(1).strip()) if found else ""
+
+    def book(self, texts: Sequence[str], notes: Sequence[str]) -> str:
+        """The tunes as one tunebook numbered X:1, X:2, ... in order, each tune's note as a
+        comment line after its X: field."""
+        tunes = []
+        for n, (text, note) in enumerate(zip(texts, notes), 1):
+            text = text.strip("\n")
+            if re.match(r"^X:\s*\d+", text):
+                text = re.sub(r"^X:\s*\d+", f"X:{n}", text)
+            else:
+                text = f"X:{n}\n{text}"
+            head, _, rest = text.partition("\n")
+            tunes.append(f"{head}\n% {note}\n{rest}\n")
+        return "\n".join(tunes)
+
+    def book_items(self, text: str) -> list[str]:
+        return split_tunes(text)
 
     # --- files -------------------------------------------------------------------------
     def _text(self, path: str | Path) -> str:
@@ -315,6 +358,9 @@ class AbcCodec(Codec):
         """(MIDI pitch, start s, end s, velocity) per sounding note, ties joined, at
         ``qpm`` quarter notes a minute (ABC tempo marks are not kept)."""
         return notemap.joined(notemap.sounding(self.score(item)), qpm)[0]
+
+    def live_voice(self, channel: int = 0) -> AbcVoice:
+        return AbcVoice(self, channel)
 
     def note_tokens(self, ids: Sequence[int]) -> list[tuple[int, int] | None] | None:
         """For each note of ``notes(decode(ids))``: the ids from its first token (an

@@ -20,6 +20,10 @@ What we follow, in note-seq and pretty_midi (read there, not copied):
   on), a velocity event before a note-on whose bin differs from the last one.
 * Velocity bins are ``performance_lib.velocity_to_bin``: bins of ceil(127 / bins)
   velocities from velocity 1 (Magenta counts bins from 1; our token names from 0).
+* Events -> notes is ``BasePerformance._to_sequence`` as ``Performance.to_sequence()`` calls
+  it (``decode`` below): notes start at velocity 100 until a velocity event; a note-off ends
+  the oldest sounding note of its pitch; a note of no length is dropped; notes still sounding
+  at the end end at the last step (one started there has no length and is dropped).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from collections import defaultdict
 from .io import DRUM_CHANNEL, SUSTAIN_CC, Note
 
 STEPS_PER_SECOND = 100
+START_VELOCITY = 100  # note-seq's to_sequence(velocity=100): before any velocity event
 
 
 def velocity_bin(velocity: int, bins: int) -> int:
@@ -215,3 +220,31 @@ def events(notes: list[Note], bins: int, max_shift: int) -> list[str]:
                 current = b
         tokens.append(f"on{pitch}")
     return tokens
+
+
+def decode(tokens, bin_velocity) -> list[Note]:
+    """Our token names of Magenta's events -> notes exactly as note-seq decodes them (see the
+    module docstring), sorted by (start, pitch). ``bin_velocity``: a bin's velocity."""
+    step, velocity = 0, START_VELOCITY
+    sounding: dict[int, list[tuple[int, int]]] = defaultdict(list)  # pitch -> (start, vel)
+    notes: list[Note] = []
+
+    def add(pitch: int, start: int, vel: int) -> None:
+        if start != step:  # a note of no length is dropped
+            notes.append(Note(pitch, start / STEPS_PER_SECOND, step / STEPS_PER_SECOND, vel))
+
+    for tok in tokens:
+        if tok.startswith("shift"):
+            step += int(tok[5:])
+        elif tok.startswith("vel"):
+            velocity = bin_velocity(int(tok[3:]))
+        elif tok.startswith("on"):
+            sounding[int(tok[2:])].append((step, velocity))
+        elif tok.startswith("off"):
+            held = sounding[int(tok[3:])]
+            if held:  # a note-off without its note-on is ignored
+                add(int(tok[3:]), *held.pop(0))  # the oldest sounding note of the pitch
+    for pitch, held in sounding.items():
+        for start, vel in held:  # still sounding: ended at the last step
+            add(pitch, start, vel)
+    return sorted(notes, key=lambda n: (n.start, n.pitch))

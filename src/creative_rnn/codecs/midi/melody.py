@@ -23,6 +23,7 @@ from typing import Any
 
 from ...core.logits import forbid
 from ...errors import ConfigError, CorpusError, SamplingError
+from ..live import GridVoice, Heard, Timed
 from ..vocab import NUM_SPECIAL
 from .io import DRUM_CHANNEL, MidiData, Note, write_midi
 from .music import (
@@ -196,6 +197,11 @@ class MelodyCodec(MusicCodec):
     item_unit = "melody"
     units = ("token", "bar")  # a bar: 4 quarters of steps (the codec writes 4/4)
     prime_example = "C4:4 E4:4 G4:8"
+    copy_ngram = 16  # a 4/4 bar of sixteenth steps
+
+    def token_pitch(self, token: str) -> tuple[int, int] | None:
+        """A pitch token (0-127) starts a note: the copy meter compares its interval."""
+        return (int(token), 0) if token.isdigit() and int(token) < 128 else None
 
     def __init__(self, steps_per_quarter: int = 4, min_pitch: int = 48, max_pitch: int = 84,
                  transpose: bool = True, bpm: float = 120.0, velocity: int = 80,
@@ -353,6 +359,9 @@ class MelodyCodec(MusicCodec):
                 on = k
         return out
 
+    def live_voice(self, channel: int = 0) -> MelodyVoice:
+        return MelodyVoice(self, channel)
+
     # --- sampling and quality -----------------------------------------------------------
     def logits_processors(self, **constraints: Any) -> list:
         """With ``transpose`` on, note-ons outside the pitch range are never sampled (the
@@ -382,3 +391,40 @@ class MelodyCodec(MusicCodec):
         row["mean_bars"] = total_bars / max(len(items), 1)
         row["in_range"] = sum(lo <= p <= hi for (p,) in flat) / max(len(flat), 1)
         return row
+
+
+class MelodyVoice(GridVoice):
+    """Melody live: one token a grid step; 0-127 a note-on (ending the note before), 128 a
+    note-off, 129 nothing new. A heard phrase is its skyline on the grid."""
+
+    can_accompany = True
+
+    def phrase_tokens(self, notes: Sequence[Heard]) -> list[str]:
+        if not notes:
+            return []
+        spq, step_s = self.grid.steps_per_quarter, self.grid.step_s
+        t0 = min(n.start for n in notes)
+        quarters = [(n.pitch, (n.start - t0) / step_s / spq, (n.end - t0) / step_s / spq)
+                    for n in notes]
+        return [str(v) for v in canonical(steps_from_notes(quarters, spq))]
+
+    def heard_tokens(self, heard: Sequence[tuple[str, int, int]], holding: bool) -> list[str]:
+        # one value a step: the highest new note, else a note-off if nothing is held
+        ons = [p for kind, p, _ in heard if kind == "on"]
+        if ons:
+            return [str(max(ons))]
+        return [] if holding or not heard else [str(NOTE_OFF)]
+
+    def rest(self) -> str:
+        return str(NO_EVENT)
+
+    def play(self, token: str) -> list[Timed]:
+        v, t = int(token), self.next_time()
+        self.tokens.append(token)
+        self.k += 1
+        if v == NO_EVENT:
+            return []
+        out = [m for p in list(self.sounding) for m in self.note_off(t, p)]
+        if v < NOTE_OFF:
+            out += self.note_on(t, v, self.codec.options["velocity"])
+        return out

@@ -15,7 +15,9 @@ pitch ends it first, and a note never switched off ends ``hanging_note_s`` after
 
 ``magenta=True`` gives exactly Magenta's events (note-seq's; see magenta.py): its velocity
 bins, times rounded half up, its event order within a 10 ms step, a pitch struck again while
-it sounds kept as a second note, and leading silence kept; ``drums=True`` keeps channel 10.
+it sounds kept as a second note, and leading silence kept; and it decodes events to exactly
+note-seq's notes (one flag for both directions: a Magenta model's indices sound as Magenta
+plays them). ``drums=True`` keeps channel 10.
 By default we bin velocities 0-127 evenly, round half to even, put note-offs before note-ons
 in a step, treat a re-struck key as ending the note (one string per key), drop drums and
 trim leading silence, as runs trained before the option did.
@@ -35,6 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import SamplingError
+from ..live import Heard, LiveVoice, Timed
 from ..vocab import NUM_SPECIAL
 from . import magenta as mg
 from .io import MidiData, Note, write_midi
@@ -43,7 +46,6 @@ from .music import MusicCodec, check_option, parse_pitch, phrase_limit
 
 STEPS_PER_SECOND = 100  # 10 ms time resolution, the paper's
 BAR_S = 2.0  # a co-writing "bar": performances have no meter; 4 beats at MIDI's 120 bpm
-MAGENTA_RANK_STEPS = 1e-4  # 1 microsecond in steps: see detokenize
 PHRASE_NOTE_S = 0.5  # a pitch in a --prime phrase without a length lasts this long
 MAX_PHRASE_NOTE_S = 60.0  # ... and one given a length lasts at most this long
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9}", re.ASCII)  # a plain decimal:
@@ -59,17 +61,27 @@ class PerformanceCodec(MusicCodec):
         max_shift_steps: Longest time shift, in 10 ms steps (100: one second).
         sustain: The sustain pedal lengthens notes as it sounds.
         hanging_note_s: Seconds after its start that a note never switched off ends, when
-            events are decoded.
-        velocity: Loudness of every note when velocity_bins is 0.
+            events are decoded (with magenta: at the last step, as note-seq).
+        velocity: Loudness of every note when velocity_bins is 0, and of notes before the
+            first velocity event when decoding (with magenta: note-seq's 100).
         trim_start: Drop the silence before the first note; None = on, but off with magenta.
         drums: Keep MIDI channel 10 (drums).
-        magenta: Read, order and bin events exactly as Magenta's Performance RNN (note-seq).
+        magenta: Read, order, bin and decode events exactly as Magenta's Performance RNN
+            (note-seq).
     """
 
     name = "performance"
     item_unit = "performance"
     units = ("token", "bar")  # a bar: BAR_S seconds of time shifts
     prime_example = "C4 E4:0.25 G4"
+    copy_ngram = 24  # note-ons, note-offs, shifts and velocities: about a bar's worth
+
+    def token_pitch(self, token: str) -> tuple[int, int] | None:
+        """``onP`` starts a note, ``offP`` ends one: the copy meter compares intervals."""
+        for kind, prefix in ((0, "on"), (1, "off")):
+            if token.startswith(prefix) and token[len(prefix):].isdigit():
+                return int(token[len(prefix):]), kind
+        return None
 
     def __init__(self, velocity_bins: int = 32, max_shift_steps: int = 100,
                  sustain: bool = True, hanging_note_s: float = 1.0, velocity: int = 80,
@@ -155,55 +167,42 @@ class PerformanceCodec(MusicCodec):
         return tokens
 
     def detokenize(self, tokens: Sequence[str]) -> list[Note]:
-        """Events -> notes, tolerating any order (see the module docstring).
+        """Events -> notes, tolerating any order (see the module docstring). With
+        ``magenta``, exactly as note-seq decodes (magenta.decode).
 
-        With ``magenta``, as Magenta decodes: a note-on of a sounding pitch starts a second
-        note, and a note of no length is dropped. Two things the events leave open are
-        chosen so that encoding the notes again gives the events back: the k-th note-on
-        within a 10 ms step starts k microseconds in (Magenta orders a step's events by
-        their notes' exact starts), and a note-off ends the oldest sounding note of its
-        pitch that keeps the step's note-offs in Magenta's order (by their notes' starts),
-        else the oldest. Where notes of one pitch overlap that choice can be wrong, and then
-        only the order of a step's note-offs comes back different."""
-        magenta = self.options["magenta"]
-        now, rank, velocity = 0, 0, self.options["velocity"]
+        Ours, the default, differs where a decoder must guess, for a sampled sequence:
+        a note never switched off rings ``hanging_note_s`` (note-seq ends it at the last
+        step and drops one struck there, so a sample cut at its length loses its last
+        notes); a note-on of a sounding pitch ends it first (one string per key, as our
+        encoding reads the key); notes before any velocity event have the ``velocity``
+        option (note-seq: always 100); and an instant note gets 10 ms, so it is heard."""
+        if self.options["magenta"]:
+            return mg.decode(tokens, self.bin_velocity)
+        now, velocity = 0, self.options["velocity"]
         hang = round(self.options["hanging_note_s"] * STEPS_PER_SECOND)
-        # pitch -> sounding notes, oldest first: (start step, rank of the note-on in its
-        # step, number of the note-on in the whole sequence, velocity)
-        sounding: dict[int, list[tuple[int, int, int, int]]] = defaultdict(list)
+        sounding: dict[int, tuple[int, int]] = {}  # pitch -> (start step, velocity)
         notes: list[Note] = []
-        ons = last_off = 0  # note-ons so far; the number of the last note ended in this step
 
-        def note(pitch: int, start: int, k: int, stop: int, vel: int) -> Note:
-            onset = start + k * MAGENTA_RANK_STEPS if magenta else start
-            return Note(pitch, onset / STEPS_PER_SECOND, stop / STEPS_PER_SECOND, vel)
-
-        def end(pitch: int) -> None:
-            nonlocal last_off
-            held = sounding[pitch]
-            i = next((i for i, h in enumerate(held) if h[2] > last_off), 0) if magenta else 0
-            start, k, last_off, vel = held.pop(i)
-            if not (magenta and start == now):
-                # an instant note still gets 10 ms, so it is heard
-                notes.append(note(pitch, start, k, max(now, start + 1), vel))
+        def end(pitch: int, stop: int) -> None:
+            start, vel = sounding.pop(pitch)
+            notes.append(Note(pitch, start / STEPS_PER_SECOND,
+                              max(stop, start + 1) / STEPS_PER_SECOND, vel))
 
         for tok in tokens:
             if tok.startswith("shift"):
-                now, rank, last_off = now + int(tok[5:]), 0, 0
+                now += int(tok[5:])
             elif tok.startswith("vel"):
                 velocity = self.bin_velocity(int(tok[3:]))
             elif tok.startswith("on"):
                 pitch = int(tok[2:])
-                if sounding[pitch] and not magenta:  # one key: struck again, it ends first
-                    end(pitch)
-                ons += 1
-                sounding[pitch].append((now, rank, ons, velocity))
-                rank += 1
+                if pitch in sounding:  # one key: struck again, it ends first
+                    end(pitch, now)
+                sounding[pitch] = (now, velocity)
             elif tok.startswith("off"):
-                if sounding[int(tok[3:])]:  # a note-off without its note-on is ignored
-                    end(int(tok[3:]))
-        for pitch, held in sounding.items():
-            notes += [note(pitch, start, k, start + hang, vel) for start, k, _, vel in held]
+                if int(tok[3:]) in sounding:  # a note-off without its note-on is ignored
+                    end(int(tok[3:]), now)
+        for pitch, (start, _) in list(sounding.items()):
+            end(pitch, start + hang)
         return sorted(notes, key=lambda n: (n.start, n.pitch))
 
     def to_magenta(self, item: Any) -> list[int]:
@@ -339,8 +338,68 @@ class PerformanceCodec(MusicCodec):
             out.append(found.pop(0) if found else None)
         return out
 
+    def live_voice(self, channel: int = 0) -> PerformanceVoice:
+        return PerformanceVoice(self, channel)
+
     def item_to_json(self, item: Any) -> list[list]:
         return [[int(n[0]), float(n[1]), float(n[2]), int(n[3])] for n in item]
 
     def item_from_json(self, data: Any) -> list[Note]:
         return [Note(int(p), float(s), float(e), int(v)) for p, s, e, v in data]
+
+
+class PerformanceVoice(LiveVoice):
+    """Performance events live: ``shiftN`` moves time on by N x 10 ms (divided by
+    ``speed``, the followed clock's tempo against 120 bpm), ``onP``/``offP`` switch notes,
+    ``velB`` sets the loudness of the notes after it. Its position is in seconds."""
+
+    grid_based = False
+    can_accompany = True
+
+    def phrase_tokens(self, notes: Sequence[Heard]) -> list[str]:
+        if not notes:
+            return []
+        t0 = min(n.start for n in notes)
+        return self.codec.tokenize([(n.pitch, (n.start - t0) * self.speed,
+                                     (n.end - t0) * self.speed, n.velocity) for n in notes])
+
+    def heard_tokens(self, heard: Sequence[tuple[str, int, int]], holding: bool) -> list[str]:
+        tokens = []
+        for kind, pitch, velocity in heard:
+            if kind == "on" and self.codec.options["velocity_bins"]:
+                tokens.append(f"vel{self.codec.velocity_bin(velocity)}")
+            tokens.append(f"{kind}{pitch}")
+        return tokens
+
+    def rest(self) -> str:
+        return "shift10"  # a tenth of a second with nothing new
+
+    def begin(self, now: float) -> None:
+        self.t0 = self.t = now
+        self.velocity = self.codec.options["velocity"]
+        self.sounding.clear()
+        self.tokens = []
+
+    def next_time(self) -> float:
+        return self.t
+
+    def played(self) -> float:
+        return (self.t - self.t0) * self.speed
+
+    def play(self, token: str) -> list[Timed]:
+        self.tokens.append(token)
+        out: list[Timed] = []
+        if token.startswith("shift"):
+            self.t += int(token[5:]) / STEPS_PER_SECOND / self.speed
+            hang = self.codec.options["hanging_note_s"]
+            # the decoder's rule, live: a note never switched off ends hanging_note_s after
+            for p, start in list(self.sounding.items()):
+                if self.t - start >= hang:
+                    out += self.note_off(start + hang, p)
+        elif token.startswith("vel"):
+            self.velocity = self.codec.bin_velocity(int(token[3:]))
+        elif token.startswith("on"):
+            out += self.note_on(self.t, int(token[2:]), self.velocity)
+        elif token.startswith("off"):
+            out += self.note_off(self.t, int(token[3:]))
+        return out

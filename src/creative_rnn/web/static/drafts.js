@@ -47,12 +47,14 @@ export function initDrafts(box, onLoad, enabled) {
   // The drafts of ``name``: the newest is loaded (an empty box when there is none yet).
   async function forModel(name) {
     if (name === model || !enabled) return;
+    // what the box held when the model changed: text typed from here on (while the old
+    // draft is saved or the list is on its way) is the new model's, and is kept
+    const typed = box.value;
     try {
       await flush();
-      model = name; id = null; saved = box.value;
-      const typed = box.value, drafts = name ? await refresh() : [];
-      // typed into while the list was on its way: that text is kept, as a new draft
-      if (box.value !== typed) { saved = ""; changed(); return; }
+      model = name; id = null; saved = typed;
+      const drafts = name ? await refresh() : [];
+      if (box.value !== typed) { saved = ""; changed(); return; }  // kept, as a new draft
       if (drafts.length) await open(drafts[0].id);
       else { show(null, ""); fill([]); status(""); }
     } catch (e) { status(`drafts: ${e.message}`); }

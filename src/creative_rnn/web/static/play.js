@@ -7,7 +7,6 @@ import { $, postJSON, readEvents, showError } from "./api.js";
 import { buildKeys, drawScroll } from "./playroll.js";
 import { makeSound } from "./playsound.js";
 
-const PLAYABLE = ["melody", "performance", "abc"];
 // the layout DAWs use: A W S E D F T G Y H U J K play C to C; Z/X octave, C/V velocity
 const KEYS = ["KeyA", "KeyW", "KeyS", "KeyE", "KeyD", "KeyF", "KeyT", "KeyG", "KeyY", "KeyH",
   "KeyU", "KeyJ", "KeyK"];
@@ -30,12 +29,21 @@ export function initPlay(studio) {
   function fillModels() {
     const sel = $("#play-model"), old = sel.value;
     sel.textContent = "";
-    for (const m of studio.models.filter((m) => PLAYABLE.includes(m.codec))) {
+    for (const m of studio.models.filter((m) => m.live)) {  // its codec has a live voice
       sel.add(new Option(`${m.name} (${m.codec})`, m.name));
     }
     if ([...sel.options].some((o) => o.value === old)) sel.value = old;
     $("#play-start").disabled = !sel.options.length;
-    if (!sel.options.length) status("no melody, performance or ABC model is served");
+    if (!sel.options.length) status("no model that plays live (melody, performance, ABC) is served");
+    fitMode();
+  }
+
+  // accompany only where the run's live voice answers token by token (not ABC's bars)
+  function fitMode() {
+    const m = studio.models.find((m) => m.name === $("#play-model").value);
+    const option = $("#play-mode").querySelector('option[value="accompany"]');
+    option.disabled = !(m && m.live && m.live.accompany);
+    if (option.disabled && $("#play-mode").value === "accompany") $("#play-mode").value = "call";
   }
 
   // --- the clock: server seconds -> audio seconds --------------------------------------------
@@ -368,7 +376,7 @@ export function initPlay(studio) {
       $("#play-mode").value = "call";
     }
   });
-  $("#play-model").addEventListener("change", () => { if (stream) start(); });
+  $("#play-model").addEventListener("change", () => { fitMode(); if (stream) start(); });
   $("#play-bpm").addEventListener("change", () => { if (stream) start(); });
   $("#play-temperature").addEventListener("change", (e) => control({ temperature: Number(e.target.value) }));
   $("#play-bars").addEventListener("change", (e) => control({ bars: Number(e.target.value) }));

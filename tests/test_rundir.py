@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -224,3 +226,15 @@ def test_resume_and_evaluate_check_the_config_before_building_the_task(run, monk
     with pytest.raises(CheckpointError, match="config.json"):
         evaluation.validation_loss(run)
     assert built == []  # the task's model was never built
+
+
+def test_loading_a_run_does_not_import_torch_dynamo():
+    """The fit check builds its probe on the meta device with the initialisers skipped: their
+    meta kernels import torch._dynamo, which cost about a second of every command that loads
+    a run. Checked in a fresh process (this one has imported everything already)."""
+    code = ("import sys, creative_rnn as cr; cr.load('folk'); "
+            "print('torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"

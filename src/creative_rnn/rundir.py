@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from . import codecs, starters
 from .config import ModelConfig, TaskOptions, from_dict
@@ -258,6 +259,22 @@ def model_builder(config: dict[str, Any], model_cfg: ModelConfig, options: TaskO
     return lambda: SequenceModel(model_cfg)
 
 
+class _NoInitialValues(TorchFunctionMode):
+    """Skips the in-place initialisers while a probe is built on the meta device: there they
+    give no values anyway, and their meta kernels (PyTorch's Python references) import
+    torch._dynamo, about a second of every command that loads a run."""
+
+    SKIPPED = frozenset({"normal_", "uniform_", "kaiming_uniform_", "kaiming_normal_",
+                         "xavier_uniform_", "xavier_normal_", "orthogonal_", "trunc_normal_"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__name__", "") in self.SKIPPED:
+            # the tensor, as the in-place initialiser returns it (nn.init passes it by name)
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
+
+
 def check_fits(build: Callable[[], torch.nn.Module], model_cfg: ModelConfig, path: Path) -> None:
     """Refuse a config that does not describe the weights at ``path``, from the weights'
     header alone: a config edited to ``hidden_size=12000`` or ``num_layers=10**6`` would
@@ -269,7 +286,7 @@ def check_fits(build: Callable[[], torch.nn.Module], model_cfg: ModelConfig, pat
         raise CheckpointError(f"{config} says num_layers={model_cfg.num_layers} but {path} "
                               f"holds {len(shapes)} tensors; restore the run's config.json")
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _NoInitialValues():
             probe = build()
     except (RuntimeError, ValueError, TypeError, OverflowError) as e:
         raise CheckpointError(f"{config} describes no model that can be built ({e}); restore "

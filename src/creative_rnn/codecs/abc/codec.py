@@ -20,9 +20,6 @@ MusicXML output, note lists for piano rolls). Options:
 
 from __future__ import annotations
 
-import contextlib
-import io
-import random
 import re
 import sys
 from collections.abc import Sequence
@@ -37,19 +34,17 @@ from ..midi import render as midi_render
 from ..midi.render import default_music_formats
 from ..vocab import NUM_SPECIAL
 from . import notemap
-from .bars import bars, complete_share
+from . import quality as abc_quality
 from .complete import CompleteBars
 from .copying import AbcPitches
 from .live import AbcVoice
-from .pitch import by_semitones, midi_pitches, to_tonic_c
+from .pitch import by_semitones, to_tonic_c
 from .tokens import AbcError, detokenize_tune, is_bar, is_header, is_text, tokenize_tune
 from .units import LATEST as LATEST_UNIT
 from .units import VERSIONS as UNIT_VERSIONS
 from .units import to_unit
 
 SHIFTS = (2, -2, 5, -5, 3, -3, 4, -4, 1, -1, 6)  # augmentation order: near keys first
-PARSE_CHECK_MAX = 100  # tunes checked with music21 per quality row (about 20 ms each)
-HISTOGRAM_MAX = 2000  # tunes in a pitch-class histogram
 SUFFIXES = (".abc",)
 _TITLE_FIELD = re.compile(r"^T:(.*)$", re.MULTILINE)  # a tune's title, as the copy meter shows it
 
@@ -387,44 +382,13 @@ class AbcCodec(Codec):
             out.append((at[first.start], at[last.end - 1] + 1))
         return out
 
-    # --- quality -----------------------------------------------------------------------
+    # --- quality (quality.py) -------------------------------------------------------
     def parses(self, item: str) -> bool:
-        """music21's own ABC parser (not ours) reads it, finds notes, and has no warning
-        (music21 guesses past some errors, e.g. an accidental with no note, and says so)."""
-        said = io.StringIO()
-        try:
-            with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said):
-                found = len(self.score(item).flatten().notes) > 0
-        except AbcError:
-            return False
-        return found and "WARNING" not in said.getvalue()
+        return abc_quality.parses(self, item)
 
     def quality(self, items: Sequence[str], reference: Sequence[str] | None = None
                 ) -> dict[str, float]:
-        """Share parsing in music21, share of complete bars, pitch-class histogram distance
-        (total variation, 0..1) to ``reference``, notes per bar, notes per tune."""
-        if not items:
-            return {}
-        rng = random.Random(0)  # the same subsample every time
-        check = list(items) if len(items) <= PARSE_CHECK_MAX else rng.sample(list(items),
-                                                                             PARSE_CHECK_MAX)
-        tokens = _tokens_of(self, items)
-        all_bars = [b for t in tokens for b in bars(t)]
-        row = {
-            "parse_share": sum(self.parses(i) for i in check) / len(check),
-            "bars_complete": complete_share(tokens),
-            "pc_distance": None,
-            "notes_per_bar": (sum(b.notes for b in all_bars) / len(all_bars)) if all_bars
-            else None,
-            "mean_notes": (sum(sum(b.notes for b in bars(t)) for t in tokens) / len(tokens))
-            if tokens else None,
-        }
-        if reference:
-            ref = list(reference)
-            if len(ref) > HISTOGRAM_MAX:
-                ref = random.Random(0).sample(ref, HISTOGRAM_MAX)
-            row["pc_distance"] = _tv(_histogram(tokens), _histogram(_tokens_of(self, ref)))
-        return row
+        return abc_quality.row(self, items, reference)
 
     # --- sampling ----------------------------------------------------------------------
     def logits_processors(self, complete_bars: bool = False, **others: Any) -> list:
@@ -443,26 +407,3 @@ def _without_repeats(item: str) -> str:
     plain = {":|": "|", "|:": "|", "::": "|"}
     return detokenize_tune([plain.get(t, t) for t in tokens
                             if not (t.startswith("[") and t[1:2].isdigit())])
-
-
-def _tokens_of(codec: AbcCodec, items: Sequence[str]) -> list[list[str]]:
-    out = []
-    for item in items:
-        try:
-            out.append(codec.tokenize(item))
-        except AbcError:
-            pass  # counted by parse_share; no bars or pitches to measure
-    return out
-
-
-def _histogram(tunes: Sequence[Sequence[str]]) -> list[float]:
-    counts = [0] * 12
-    for t in tunes:
-        for p in midi_pitches(t):
-            counts[p % 12] += 1
-    total = sum(counts) or 1
-    return [c / total for c in counts]
-
-
-def _tv(p: Sequence[float], q: Sequence[float]) -> float:
-    return 0.5 * sum(abs(a - b) for a, b in zip(p, q))

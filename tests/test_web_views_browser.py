@@ -138,6 +138,34 @@ def test_copied_spans_of_an_abc_text_are_shaded_in_the_write_box(browser, server
         assert "dfa agf" in shaded or "edc BAG" in shaded
 
 
+def test_the_write_box_is_read_only_while_a_draft_may_replace_its_text(browser, server):
+    """Text typed while a model's drafts were on their way was appended to the draft that then
+    loaded (CI saw the last test's draft with this one's typing after it). The box is read-only
+    until the draft is in; the list's answer is held here until the box has been looked at."""
+    mine = "X:1\nM:6/8\nL:1/8\nK:D\nFAd gfe|"  # in the tiny run's vocabulary
+    with studio_page(browser, server.url + "/#write") as page:
+        page.select_option("#write-model", "folk")
+        page.fill("#write-text", mine)  # Playwright's fill waits for an editable box
+        page.wait_for_function("(t) => window.studioDrafts.saved === t", arg=mine)
+        other = page.evaluate("[...document.querySelectorAll('#write-model option')]"
+                              ".map((o) => o.value).find((v) => v !== 'folk')")
+        page.select_option("#write-model", other)
+        page.wait_for_function("!document.querySelector('#write-text').readOnly")
+        held = []
+        page.route(lambda url: "/api/drafts?model=folk" in url,  # the first list is held
+                   lambda route: route.continue_() if held else held.append(route))
+        page.select_option("#write-model", "folk")
+        for _ in range(10_000):  # each call to the page lets Playwright hand over the request
+            if held:
+                break
+            page.evaluate("0")
+        assert held, "the drafts list was never asked for"
+        assert page.evaluate("document.querySelector('#write-text').readOnly")
+        held[0].continue_()
+        page.wait_for_function("!document.querySelector('#write-text').readOnly")
+        assert page.input_value("#write-text") == mine
+
+
 # --- Train ------------------------------------------------------------------------------------
 def test_training_on_a_built_in_corpus_shows_progress_then_the_curve(browser, server, shots,
                                                                      startrek, tmp_path,

@@ -35,29 +35,48 @@ export function initDrafts(box, onLoad, enabled) {
     onLoad(text);
   }
 
-  async function open(draftId) {
-    await flush();
-    const typed = box.value, { draft } = await getJSON(`/api/drafts/${draftId}`);
-    if (box.value !== typed) { id = null; saved = ""; changed(); return; }  // kept, as above
-    show(draft.id, draft.text);
-    await refresh();
-    status("");
+  function open(draftId) {
+    return holding(async () => {
+      await flush();
+      const typed = box.value, { draft } = await getJSON(`/api/drafts/${draftId}`);
+      if (box.value !== typed) { id = null; saved = ""; changed(); return; }  // kept, as above
+      show(draft.id, draft.text);
+      await refresh();
+      status("");
+    });
+  }
+
+  // The box is read-only while a draft may replace its text: a keystroke in that moment would
+  // land in text about to go (or be appended to the loaded draft). Loads may overlap (the
+  // page's first model, then the person's choice), so they are counted.
+  let loading = 0;
+  async function holding(work) {
+    loading += 1;
+    box.readOnly = true;
+    try {
+      return await work();
+    } finally {
+      loading -= 1;
+      box.readOnly = loading > 0;
+    }
   }
 
   // The drafts of ``name``: the newest is loaded (an empty box when there is none yet).
-  async function forModel(name) {
-    if (name === model || !enabled) return;
-    // what the box held when the model changed: text typed from here on (while the old
+  function forModel(name) {
+    if (name === model || !enabled) return Promise.resolve();
+    // what the box held when the model changed: text put there from here on (while the old
     // draft is saved or the list is on its way) is the new model's, and is kept
     const typed = box.value;
-    try {
-      await flush();
-      model = name; id = null; saved = typed;
-      const drafts = name ? await refresh() : [];
-      if (box.value !== typed) { saved = ""; changed(); return; }  // kept, as a new draft
-      if (drafts.length) await open(drafts[0].id);
-      else { show(null, ""); fill([]); status(""); }
-    } catch (e) { status(`drafts: ${e.message}`); }
+    return holding(async () => {
+      try {
+        await flush();
+        model = name; id = null; saved = typed;
+        const drafts = name ? await refresh() : [];
+        if (box.value !== typed) { saved = ""; changed(); return; }  // kept, as a new draft
+        if (drafts.length) await open(drafts[0].id);
+        else { show(null, ""); fill([]); status(""); }
+      } catch (e) { status(`drafts: ${e.message}`); }
+    });
   }
 
   // Saves one at a time, in order: a save started while one is on its way waits for it.
@@ -93,23 +112,27 @@ export function initDrafts(box, onLoad, enabled) {
     timer = setTimeout(() => save(), SAVE_MS);
   }
 
-  async function fresh(text = "") {
-    await flush();
-    const r = await postJSON("/api/drafts", { model, text });
-    const { draft } = await r.json();
-    show(draft.id, text);
-    await refresh();
-    status("a new draft");
+  function fresh(text = "") {
+    return holding(async () => {
+      await flush();
+      const r = await postJSON("/api/drafts", { model, text });
+      const { draft } = await r.json();
+      show(draft.id, text);
+      await refresh();
+      status("a new draft");
+    });
   }
 
   async function remove() {
     if (!id || !window.confirm("Delete this draft? Its text cannot be brought back.")) return;
-    clearTimeout(timer); timer = null;
-    await request(`/api/drafts/${id}`, { method: "DELETE" });
-    id = null; saved = "";
-    const drafts = await refresh();
-    if (drafts.length) await open(drafts[0].id);
-    else { show(null, ""); status("deleted"); }
+    await holding(async () => {
+      clearTimeout(timer); timer = null;
+      await request(`/api/drafts/${id}`, { method: "DELETE" });
+      id = null; saved = "";
+      const drafts = await refresh();
+      if (drafts.length) await open(drafts[0].id);
+      else { show(null, ""); status("deleted"); }
+    });
   }
 
   if (!enabled) {

@@ -230,8 +230,15 @@ def follow(c, name: str) -> list[tuple[str, dict]]:
     return events(r.text)
 
 
-def test_train_on_an_upload_then_serve_the_new_run(trainer, startrek):
+def test_train_on_an_upload_then_serve_the_new_run(trainer, startrek, monkeypatch):
     app, c, runs_dir = trainer
+    studio, finished_when_served = app.state.studio, []
+    add = studio.add
+
+    def add_noting(run):  # a page asks for the models when it sees the job end: by then the
+        finished_when_served.append(app.state.jobs[run.name].finished)  # run must be served
+        return add(run)
+    monkeypatch.setattr(studio, "add", add_noting)
     opts = c.get("/api/train").json()
     assert opts["enabled"] and "folk" in [x["name"] for x in opts["corpora"]]
     assert "char" in opts["codecs"]
@@ -246,6 +253,7 @@ def test_train_on_an_upload_then_serve_the_new_run(trainer, startrek):
     assert (runs_dir / "trek" / "config.json").is_file()  # the CLI's run layout
     assert (runs_dir / "trek" / "model.safetensors").is_file()
     assert "trek" in [m["name"] for m in c.get("/api/models").json()["models"]]
+    assert finished_when_served == [False]
     assert generate(c, model="trek", length=5)[-1][0] == "done"
     r = c.post("/api/train", data={"name": "trek", "corpus": "folk"})
     assert r.status_code == 409 and "already exists" in r.json()["error"]

@@ -230,11 +230,13 @@ class Counter:
 
     def __init__(self, what: str, limit: int):
         self.what, self.limit, self.running = what, limit, 0
+        self.started = 0  # ever: what a request started, told apart from one still ending
 
     def acquire(self) -> None:
         if self.running >= self.limit:
             raise Busy(self.what, self.limit)
         self.running += 1
+        self.started += 1
 
     def release(self) -> None:
         self.running -= 1

@@ -287,8 +287,10 @@ def _train(job: Job, studio) -> None:
                              eval_max_tokens=20_000, log_every=max(1, min(10, steps // 40)),
                              progress_bar=False, stop=job.stop)
         job.warning = public(result.warning) if result.warning else None
+        # served first, finished second: a page that sees the job end asks for the models at
+        # once, and under load it found the run not yet served
+        studio.add(job.run)
         job.status = "stopped" if result.stopped == "interrupted" else "done"
-        studio.add(job.run)  # served from now on
     except UserError as e:
         job.status, job.error = "error", public(str(e))
     except Exception as e:  # noqa: BLE001 - one line in the page, details in the terminal

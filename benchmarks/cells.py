@@ -20,7 +20,7 @@ import argparse
 import torch
 
 from creative_rnn.bench.common import machine
-from creative_rnn.config import resolve
+from creative_rnn.config_layers import resolve
 from creative_rnn.core.device import autocast_for
 from creative_rnn.models import minimal
 from creative_rnn.training.fit import step_seconds

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from creative_rnn.bench.common import device_name, machine, shakespeare_path
 from creative_rnn.bench.quality import curves_table, ours, plain_script
-from creative_rnn.config import parse_set
+from creative_rnn.config_layers import parse_set
 from creative_rnn.core.device import resolve_device
 
 

@@ -5,15 +5,8 @@ import math
 
 import pytest
 
-from creative_rnn.config import (
-    MAX_LENGTH,
-    MAX_NUM,
-    MAX_TOKENS,
-    PRESETS,
-    SampleConfig,
-    parse_set,
-    resolve,
-)
+from creative_rnn.config import MAX_LENGTH, MAX_NUM, MAX_TOKENS, PRESETS, SampleConfig
+from creative_rnn.config_layers import parse_set, resolve
 from creative_rnn.errors import ConfigError, SamplingError
 
 

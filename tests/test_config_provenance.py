@@ -14,14 +14,8 @@ import pytest
 import creative_rnn as cr
 from creative_rnn import rundir
 from creative_rnn.cli import main
-from creative_rnn.config import (
-    DEFAULT_CELL,
-    PRESETS,
-    Layer,
-    ModelConfig,
-    given_layers,
-    resolve_layers,
-)
+from creative_rnn.config import DEFAULT_CELL, PRESETS, ModelConfig
+from creative_rnn.config_layers import Layer, given_layers, resolve_layers
 from creative_rnn.data.store import Split
 from creative_rnn.errors import ConfigError
 from creative_rnn.training.lm import fit_shapes

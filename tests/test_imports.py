@@ -237,12 +237,13 @@ LAYERS: dict[int, tuple[str, ...]] = {
     3: ("rundir.py", "novelty/"),
     2: ("corpora/", "data/"),
     1: ("codecs/", "models/"),
-    0: ("errors.py", "config.py", "core/", "starters/"),
+    0: ("errors.py", "config.py", "config_layers.py", "core/", "starters/"),
 }
 # What these import of the package, besides their own modules: nothing else
 ONLY: dict[str, tuple[str, ...]] = {
     "core/": ("errors.py",),
     "config.py": ("errors.py",),
+    "config_layers.py": ("config.py", "errors.py"),
     "engine/": ("core/", "errors.py"),  # a model's weights by duck typing, not models/
 }
 # What these never import, wherever it sits in the order (a domain is only a codec; the loop

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn import config, reference, rundir
+from creative_rnn import config, config_layers, reference, rundir
 from creative_rnn.config import ModelConfig
 from creative_rnn.engine import EngineUnsupported, StepEngine
 from creative_rnn.errors import ConfigError
@@ -36,10 +36,10 @@ def example():
 def test_registering_adds_the_name_everywhere_a_cell_is_chosen(example):
     assert cells.get("leaky") is example.Leaky
     assert "leaky" in cells.names() and "leaky" in config.CELLS
-    model_cfg, _ = config.resolve(overrides=config.parse_set(["cell=leaky"]))  # --set
+    model_cfg, _ = config_layers.resolve(overrides=config_layers.parse_set(["cell=leaky"]))  # --set
     assert model_cfg.cell == "leaky"
     with pytest.raises(ConfigError, match="leaky"):  # the message lists registered cells
-        config.resolve(overrides={"cell": "leeky"})
+        config_layers.resolve(overrides={"cell": "leeky"})
     # importing the example again (a notebook re-run) re-registers the same class quietly
     spec = importlib.util.spec_from_file_location("custom_cell", EXAMPLE)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn import config, rundir
+from creative_rnn import config, config_layers, rundir
 from creative_rnn.config import ModelConfig
 from creative_rnn.engine import StepEngine
 from creative_rnn.errors import ConfigError
@@ -154,10 +154,10 @@ def test_hidden_state_stays_between_its_inputs(cell):
 
 def test_config_accepts_the_minimal_cells_and_refuses_what_does_not_apply():
     assert {"mingru", "minlstm"} <= set(config.CELLS)
-    model_cfg, _ = config.resolve(overrides=config.parse_set(["cell=mingru"]))
+    model_cfg, _ = config_layers.resolve(overrides=config_layers.parse_set(["cell=mingru"]))
     assert model_cfg.cell == "mingru"
     with pytest.raises(ConfigError, match="cell='lstn' is not one of"):
-        config.resolve(overrides={"cell": "lstn"})
+        config_layers.resolve(overrides={"cell": "lstn"})
     cfg = ModelConfig(cell="minlstm", vocab_size=5, weight_drop=0.2)
     with pytest.raises(ConfigError, match="weight_drop=0"):
         SequenceModel(cfg)  # no weights on h_(t-1) to drop

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import creative_rnn as cr
-from creative_rnn.config import given_layers, resolve, resolve_layers
+from creative_rnn.config_layers import given_layers, resolve, resolve_layers
 from creative_rnn.training import fit as fitting
 
 CPU = torch.device("cpu")

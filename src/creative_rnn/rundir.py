@@ -45,7 +45,7 @@ STATE = "state.json"
 BEST = "best"
 PLOT = "loss.png"
 FORMAT = "creative-rnn/1"  # the layout above; config.json carries it
-# config.json's map of each config key to where its value came from (config.resolve_layers);
+# config.json's map of each config key to where its value came from (config_layers.resolve_layers);
 # runs written before it have none, and still load
 SOURCES = "sources"
 BEFORE_PROVENANCE = "recorded before provenance"

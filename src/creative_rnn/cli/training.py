@@ -8,7 +8,8 @@ import sys
 
 from .. import codecs, corpora, rundir
 from ..codecs import NUM_SPECIAL
-from ..config import MAX_MINUTES, parse_set
+from ..config import MAX_MINUTES
+from ..config_layers import parse_set
 from ..demo import demo
 from ..errors import UserError
 from ..training import train

@@ -18,7 +18,7 @@ from the parent:
 The learning rate, warm-up, step budget and early stopping are fitted to fine-tuning where
 the user sets none of them (``fit_budget``), and said in the run's first lines. What the
 parent gives and what is fitted reach the run's config as layers of the one resolver
-(``config.resolve_layers``), so each value's source is recorded with it. The new run
+(``config_layers.resolve_layers``), so each value's source is recorded with it. The new run
 records its parent in config.json under ``"parent"`` (``Parent.record``); otherwise it is an
 ordinary run directory: resume, evaluate, sample, the studio and perform read it as any run.
 """
@@ -36,7 +36,8 @@ import torch
 
 from .. import codecs, rundir, starters
 from ..codecs import NUM_SPECIAL
-from ..config import Layer, ModelConfig, Resolved, TrainConfig
+from ..config import ModelConfig, TrainConfig
+from ..config_layers import Layer, Resolved
 from ..core.tensors import load_tensors
 from ..data.cache import prepare as prepare_store
 from ..errors import CheckpointError, ConfigError, UserError

@@ -20,9 +20,9 @@ slow gets the ladder's last rung.
 Only keys the user did not set are chosen (``--set hidden_size=...`` or ``batch_size`` always
 wins), only for a language model with ``--max-minutes`` (a step budget already says how much
 to do), and only on the CPU (a GPU runs ``medium``/``large``). The choice is printed and given
-to the configuration's resolver as layers ("fitted to the machine", config.resolve_layers), so
-config.json records it with its reason: a resume, the run's readers and ``creative-rnn config
-RUN`` see what it trained with and why.
+to the configuration's resolver as layers ("fitted to the machine",
+config_layers.resolve_layers), so config.json records it with its reason: a resume, the run's
+readers and ``creative-rnn config RUN`` see what it trained with and why.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..config import Layer, ModelConfig, TrainConfig
+from ..config import ModelConfig, TrainConfig
+from ..config_layers import Layer
 from ..core.device import autocast_for
 from ..models import SequenceModel
 

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from ..codecs import Codec
-from ..config import Layer, ModelConfig, TaskOptions, TrainConfig
+from ..config import ModelConfig, TaskOptions, TrainConfig
+from ..config_layers import Layer
 from ..data.batches import DocumentBatches, StreamBatches, eval_batches, fit_stream_shape, retarget
 from ..data.cache import prepare as prepare_store
 from ..data.store import Split, TokenStore

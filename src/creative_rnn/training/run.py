@@ -3,7 +3,7 @@
 ``train`` starts a run or resumes one (any task: language model, classify, seq2seq). The
 loop itself is in ``loop.py``; the tasks are ``lm.py``, ``classify.py``, ``seq2seq.py``.
 
-A new run's config is resolved by ``config.resolve_layers`` alone: what the user gives
+A new run's config is resolved by ``config_layers.resolve_layers`` alone: what the user gives
 (preset, file, ``--set`` and flags), what the codec declares, and what is fitted (to the
 machine, fit.py; to the corpus, lm.fit_shapes; to the parent and the budget of a fine-tune,
 finetune.py) are layers of it, and the run records every key's source (``creative-rnn config
@@ -19,15 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import codecs, rundir, starters
-from ..config import (
-    Layer,
-    Resolved,
-    TaskOptions,
-    given_layers,
-    resolve_layers,
-    split_task_options,
-    to_dict,
-)
+from ..config import TaskOptions, split_task_options, to_dict
+from ..config_layers import Layer, Resolved, given_layers, resolve_layers
 from ..core.device import resolve_device
 from ..errors import CheckpointError, UserError
 from . import distributed, finetune

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import rundir
-from ..config import TASKS, Layer, ModelConfig, TaskOptions, TrainConfig, from_dict
+from ..config import TASKS, ModelConfig, TaskOptions, TrainConfig, from_dict
+from ..config_layers import Layer
 from ..errors import CheckpointError
 from . import classify, lm, seq2seq
 from .task import Task

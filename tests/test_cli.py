@@ -44,6 +44,9 @@ def test_train_sample_evaluate_plot(capsys, tmp_path, startrek):
     assert code == 0 and (tmp_path / "p.png").read_bytes().startswith(b"\x89PNG")
     code, out, _ = run(capsys, "train", "--resume", out_dir, "--max-steps", "40", "--quiet")
     assert code == 0 and "at step 40" in out
+    code, out, _ = run(capsys, "config", out_dir)  # the run's record has its new budget
+    (line,) = [x.split(None, 2) for x in out.splitlines() if x.split()[:1] == ["max_steps"]]
+    assert line == ["max_steps", "40", "flag --max-steps, on --resume"]
 
 
 def _one_line_error(code, err, *fragments):

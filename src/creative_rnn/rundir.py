@@ -129,6 +129,18 @@ def create(out: str | Path, config: dict[str, Any], codec: codecs.Codec) -> Path
     return out
 
 
+def record_resume(run: Path, values: dict[str, Any], sources: dict[str, str]) -> None:
+    """A resume's new budget (``max_steps``, ``max_minutes``) written into the run's
+    config.json with where each value came from, so the record says what it trains to now
+    (and a later resume without flags keeps it). A run from before provenance records no
+    sources, and gets none: one would make every other key "not recorded"."""
+    config = read_json(run / CONFIG)
+    config["train"] = {**config["train"], **values}
+    if config.get(SOURCES):
+        config[SOURCES] = {**config[SOURCES], **sources}
+    atomic_write_json(run / CONFIG, config)
+
+
 def exists(run: str | Path) -> bool:
     """Whether ``run`` holds trained weights (a new run must not overwrite them). A run
     stopped before its first checkpoint holds none, and may be started again."""

@@ -134,7 +134,7 @@ def cmd_train(args) -> None:
             raise UserError("--resume RUN takes its corpus and config from RUN; "
                             "drop the corpus and --out")
         result = train(resume=args.resume, progress_bar=not args.quiet,
-                       init_from=args.init_from, **overrides)
+                       init_from=args.init_from, override_sources=said, **overrides)
     else:
         if not args.corpus or not args.out:
             raise UserError("train needs a corpus and --out RUN, e.g. "

@@ -60,7 +60,7 @@ def train(corpus: str | list[str] | None = None, out: str | Path | None = None,
         if init_from is not None:
             raise UserError("--from starts a new run and --resume continues one (a resumed "
                             "fine-tune keeps its parent); give only one of them")
-        return _resume(Path(resume), progress_bar, stop, **overrides)
+        return _resume(Path(resume), progress_bar, stop, override_sources or {}, **overrides)
     if (corpus is None and pairs is None) or out is None:
         raise UserError("train needs a corpus and --out RUN (or --resume RUN)")
     out = Path(out)
@@ -147,7 +147,7 @@ def _corpus_tokens(task) -> int:
 
 
 def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
-            **overrides: Any) -> RunResult:
+            said: dict[str, str], **overrides: Any) -> RunResult:
     shipped = rundir.locate(str(run))  # a starter's name or its folder: never written to
     if starters.is_starter(shipped):
         raise UserError(f"{run} is the shipped starter model {shipped.name!r}, which is never "
@@ -174,6 +174,9 @@ def _resume(run: Path, progress_bar: bool, stop: threading.Event | None,
         raise CheckpointError(f"the corpus {config['corpus'].get('sources')} changed since "
                               f"{run} was trained; resume needs the same data (or start a new "
                               "run)")
+    if overrides and distributed.is_main():
+        rundir.record_resume(run, overrides, {
+            k: f"{said.get(k, f'train({k}=...)')}, on --resume" for k in overrides})
     trainer = Trainer(run, task, train_cfg, stop)
     trainer.restore()
     return trainer.run(progress_bar)

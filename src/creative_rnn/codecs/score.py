@@ -4,8 +4,8 @@ Verovio (verovio.org) engraves MusicXML (and ABC and MEI) as SVG. Every item rea
 MusicXML written by music21:
 
 * an ABC tune is parsed by music21 as written, so the score keeps the tune's own bars,
-  repeats, endings, ties and grace notes (``abc_svg``; the ABC codec's own ``score``, which
-  mends slurs written as ties, in ``svg``);
+  repeats, endings, ties and grace notes (``abc_svg``; the ABC codec's ``score_svg`` uses
+  its own ``score``, which mends slurs written as ties);
 * notes from MIDI (melody and performance items) are quantised and spelled by music21
   (keys, ties across bar lines, rests), the same path as ``--format musicxml`` (``midi_svg``).
 
@@ -14,7 +14,8 @@ not an exception) on some malformed tunes, which an undertrained model writes; m
 refuses those with an exception, and the MusicXML it writes has not crashed Verovio in
 thousands of random tunes. So ABC goes through music21 too.
 
-``svg(codec, item)`` picks the way for any music codec; the codecs write ``STEM.svg`` when
+``svg(codec, item)`` is the MIDI way, for any music codec (``Codec.score_svg``, which ABC
+overrides); the codecs write ``STEM.svg`` when
 ``outputs`` is asked for "svg". Every SVG is one picture with a viewBox and no fixed size,
 so it fills the width of whatever shows it (a notebook cell, the studio, a browser tab).
 
@@ -207,17 +208,22 @@ def midi_svg(midi_path: str | Path) -> str:
     return score_svg(score)
 
 
-def svg(codec, item: Any) -> str:
-    """The score of one item of a music codec: an ABC tune through the codec's own music21
-    score, anything else through the MIDI file the codec writes for it."""
+def engravable_notes(codec, item: Any) -> list:
+    """The notes of one item of a music codec, refused when there are none or too many to
+    engrave (check_size): what every codec's score checks first."""
     if not codec.is_music:
         raise SamplingError(f"the {codec.name} codec is not music: it has no score")
     notes = codec.notes(item) or []
     if not notes:
         raise SamplingError("this music has no notes to engrave")
     check_size(len(notes), most_at_once([(n[1], n[2], 1) for n in notes]))
-    if codec.file_suffix == ".abc":
-        return score_svg(codec.score(item))  # AbcCodec.score: ties mended, errors named
+    return notes
+
+
+def svg(codec, item: Any) -> str:
+    """The score of one item of a music codec through the MIDI file the codec writes for it
+    (a codec with a music21 score of its own, ABC, overrides ``score_svg``)."""
+    notes = engravable_notes(codec, item)
     with tempfile.TemporaryDirectory() as tmp:
         mid = Path(tmp) / "item.mid"
         if codec.file_suffix == ".mid":

@@ -287,6 +287,12 @@ class AbcCodec(Codec):
                     b.tie = None if b.tie.type == "stop" else tie.Tie("start")
         return s
 
+    def score_svg(self, item: str) -> str:
+        """The tune engraved from its own music21 score (ties mended, errors named), not
+        from MIDI: repeats, endings and grace notes stay as written."""
+        engrave.engravable_notes(self, item)
+        return engrave.score_svg(self.score(item))
+
     def default_formats(self) -> list[str]:
         return default_music_formats()
 

@@ -10,6 +10,7 @@ import creative_rnn as cr
 from creative_rnn.cli import main
 from creative_rnn.core.logits import forbid_by_history
 from creative_rnn.errors import SamplingError
+from creative_rnn.library import Library
 from creative_rnn.novelty import novelty
 from creative_rnn.report import evaluate
 
@@ -70,13 +71,20 @@ def test_evaluate_rows(tiny_text_run):
     assert row["music"] == {}  # text
 
 
-def test_cli_sample_novelty_and_max_copy(tiny_text_run, capsys):
+def test_cli_sample_novelty_and_max_copy(tiny_text_run, capsys, tmp_path, monkeypatch):
     assert main(["sample", str(tiny_text_run), "--length", "60", "--seed", "1", "--novelty",
                  "--max-copy", "4"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("novelty: ")
+    monkeypatch.setenv("CREATIVE_RNN_LIBRARY", str(tmp_path / "lib.sqlite"))
     assert main(["sample", str(tiny_text_run), "--length", "40", "--num", "2", "--novelty"]) == 0
-    assert capsys.readouterr().out.count("novelty: ") == 2
+    printed = [x for x in capsys.readouterr().out.splitlines() if x.startswith("novelty: ")]
+    assert len(printed) == 2
+    with Library(tmp_path / "lib.sqlite") as lib:  # the meter's reading, as printed, kept
+        kept = [lib.get(p["id"])["novelty"] for p in sorted(lib.list(), key=lambda p: p["id"])]
+    for line, meter in zip(printed, kept, strict=True):
+        assert f"% of {meter['ngram']}-grams" in line and f"({meter['tokens']} tokens)" in line
+        assert f"{100 * meter['ngram_share']:.1f}%" in line
     assert main(["sample", str(tiny_text_run), "--max-copy", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: max_copy") and "\n" not in err

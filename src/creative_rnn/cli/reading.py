@@ -101,8 +101,8 @@ def cmd_sample(args) -> None:
         if gen.whole_items(opts["constraints"]) and not gen.ended(ids):
             print(f"unfinished: no end token within --length {args.length} tokens, so this "
                   "is not a whole tune (--out writes only whole ones)", file=sys.stderr)
-        _novelty_lines(gen, ids, args)
-        _record(gen, args, library, opts, prime, [ids], [[]], draws="one")
+        meters = [_novelty_lines(gen, ids, args)]
+        _record(gen, args, library, opts, prime, [ids], [[]], meters, draws="one")
         return
     items, ids, left = _generate(gen, prime, args, opts)
     if left:  # whole tunes only (complete bars): the unfinished are said, not written
@@ -116,20 +116,22 @@ def cmd_sample(args) -> None:
             files[i] = gen.codec.outputs(item, path.with_suffix(""), formats)
         written = [f for each in files for f in each]
         print(f"wrote {len(written)} file(s): {', '.join(map(str, written))}")
-        for i, sample in enumerate(ids, 1):
-            _novelty_lines(gen, sample, args, f"sample {i}: ")
+        meters = [_novelty_lines(gen, sample, args, f"sample {i}: ")
+                  for i, sample in enumerate(ids, 1)]
     else:
+        meters = []
         for i, item in enumerate(items, 1):
             print(f"--- sample {i} ---")
             print(gen.codec.render(item))
-            _novelty_lines(gen, ids[i - 1], args)
-    _record(gen, args, library, opts, prime, ids, files, draws="whole")
+            meters.append(_novelty_lines(gen, ids[i - 1], args))
+    _record(gen, args, library, opts, prime, ids, files, meters, draws="whole")
 
 
-def _record(gen, args, library, opts: dict, prime, ids: list, files: list, draws: str
-            ) -> None:
+def _record(gen, args, library, opts: dict, prime, ids: list, files: list, meters: list,
+            draws: str) -> None:
     """Each sample into the library with its provenance (one transaction), and one line on
-    stderr: recorded as which pieces, or why not (the samples are written all the same)."""
+    stderr: recorded as which pieces, or why not (the samples are written all the same).
+    ``meters``: each sample's copy meter as printed (None without --novelty)."""
     if location(library) is None:
         return
     options = {k: v for k, v in opts.items() if k != "seed"}
@@ -138,7 +140,7 @@ def _record(gen, args, library, opts: dict, prime, ids: list, files: list, draws
         pieces = [sample_piece(gen, args.run, sample, maker="sample", seed=opts["seed"],
                                options=options, length=args.length, num=args.num, index=i,
                                prime=prime, last=args.last, draws=draws, files=files[i],
-                               novelty=novelty(gen, ids=sample) if args.novelty else None)
+                               novelty=meters[i])
                   for i, sample in enumerate(ids)]
     except Exception as e:  # noqa: BLE001 - the library never stops a sample
         tell(Recorded(why=f"its provenance could not be read ({type(e).__name__}: {e})"),
@@ -147,13 +149,15 @@ def _record(gen, args, library, opts: dict, prime, ids: list, files: list, draws
     tell(record(pieces, library), written)
 
 
-def _novelty_lines(gen, ids: list[int], args, head: str = "") -> None:
+def _novelty_lines(gen, ids: list[int], args, head: str = ""):
     """The copy meter's lines asked for: against the run's corpus (--novelty) and against
-    its parent's (--novelty-parent)."""
-    if args.novelty:
-        print(head + novelty(gen, ids=ids).line())
+    its parent's (--novelty-parent). Returns the first (the library records it), or None."""
+    found = novelty(gen, ids=ids) if args.novelty else None
+    if found is not None:
+        print(head + found.line())
     if args.novelty_parent:
         print(f"{head}parent's corpus: {novelty(gen, ids=ids, against='parent').line()}")
+    return found
 
 
 def _generate(gen, prime, args, opts: dict) -> tuple[list, list[list[int]], int]:

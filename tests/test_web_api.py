@@ -13,6 +13,7 @@ from support import tiny_abc_run
 from support_web import LiveServer, events, shared_runs, studio_client
 
 import creative_rnn as cr
+from creative_rnn import rundir
 from creative_rnn.cli import main
 from creative_rnn.web import Limits, create_app
 from creative_rnn.web.guard import Counter
@@ -254,6 +255,8 @@ def test_train_on_an_upload_then_serve_the_new_run(trainer, startrek, monkeypatc
     assert (runs_dir / "trek" / "model.safetensors").is_file()
     assert "trek" in [m["name"] for m in c.get("/api/models").json()["models"]]
     assert finished_when_served == [False]
+    said = {key: source for _, key, _, source in rundir.provenance(runs_dir / "trek")}
+    assert said["max_steps"] == "the studio's Train view" and "studio" in said["eval_every"]
     assert generate(c, model="trek", length=5)[-1][0] == "done"
     r = c.post("/api/train", data={"name": "trek", "corpus": "folk"})
     assert r.status_code == 409 and "already exists" in r.json()["error"]

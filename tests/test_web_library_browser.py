@@ -115,7 +115,8 @@ def test_star_reload_library_draft_reload_and_train_on_favourites(browser, serve
 
     run = server.root / "runs" / "favs"
     assert sorted(json.loads((run / "favourites.json").read_text())["pieces"]) == pieces
-    parent = json.loads((run / "config.json").read_text())["parent"]
-    assert parent["name"] == "folk"
+    config = json.loads((run / "config.json").read_text())
+    assert config["parent"]["name"] == "folk"
+    assert config["sources"]["max_steps"] == "the studio's Library view (train on favourites)"
     with library.Library(server.root / "lib.sqlite") as lib:
         assert [lib.get(d["id"])["text"] for d in lib.drafts()] == [tune, DRAFT]

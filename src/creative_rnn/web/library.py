@@ -296,6 +296,7 @@ async def train_favourites(request: Request) -> Response:
     folder = training.claim(studio, request.app.state.jobs, name)
     job = training.Job(name, folder, req["max_steps"])
     job.trainer = library.train_on_favourites
+    job.form = "the studio's Library view (train on favourites)"
     job.spec = dict(run=run, out=str(folder), lib=lib, mix=req["mix"],
                     max_steps=req["max_steps"])
     training.launch(request.app, studio, job, [folder])

@@ -63,6 +63,7 @@ class Job:
         self.spec: dict[str, Any] = {}  # the keyword arguments for the trainer
         self.trainer = train  # creative_rnn.train, or library.train_on_favourites (a run
         # fine-tuned on starred pieces: web/library.py), which takes train's options too
+        self.form = "the studio's Train view"  # where its values came from, for the record
         self.thread: threading.Thread | None = None
 
     @property
@@ -283,9 +284,12 @@ def _train(job: Job, studio) -> None:
             job.status = "running"
         job.progress = {"what": "preparing the corpus and the model", "done": None,
                         "total": None}
+        paced = "the studio (news on the page at least every 100 steps)"
+        said = {k: job.form for k in spec} | dict.fromkeys(
+            ("eval_every", "checkpoint_every", "eval_max_tokens", "log_every"), paced)
         result = job.trainer(**spec, eval_every=every, checkpoint_every=every,
                              eval_max_tokens=20_000, log_every=max(1, min(10, steps // 40)),
-                             progress_bar=False, stop=job.stop)
+                             progress_bar=False, stop=job.stop, override_sources=said)
         job.warning = public(result.warning) if result.warning else None
         # served first, finished second: a page that sees the job end asks for the models at
         # once, and under load it found the run not yet served

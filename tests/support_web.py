@@ -262,6 +262,18 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
+# a MIDIAccess as Chromium gives one, with one keyboard in and one synth out that records
+STAND_IN_MIDI = """() => {
+  const input = { id: "in-1", name: "stand-in keyboard", onmidimessage: null };
+  const sent = [];
+  const output = { id: "out-1", name: "stand-in synth", send: (data) => sent.push([...data]) };
+  window.standInMidi = { input, output, sent };
+  navigator.requestMIDIAccess = async () => ({
+    inputs: new Map([[input.id, input]]), outputs: new Map([[output.id, output]]),
+    onstatechange: null });
+}"""
+
+
 PAGE_WAIT = 60_000  # ms: an upper bound for a busy CI machine, not a timing assertion
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import mido
 import pytest
-from support_web import studio_client
+from support_web import STAND_IN_MIDI, needs_chromium, serving, studio_client, studio_page
 
 from creative_rnn import codecs
 from creative_rnn.cli import main
@@ -156,6 +156,37 @@ def test_a_plugin_run_samples_meters_and_serves(drum_run, tmp_path, capsys):
     client = studio_client(create_app([drum_run]))
     r = client.post("/api/generate", json={"model": "drums", "length": 16, "seed": 1})
     assert r.status_code == 200 and "event: done" in r.text
+    (info,) = client.get("/api/models").json()["models"]
+    assert info["music"] and info["percussion"]  # the page plays it on a drum kit
+
+
+@needs_chromium
+def test_the_studio_plays_a_drum_run_on_a_drum_kit(drum_run, browser):
+    """A drum codec's notes played on the piano: a percussion codec's notes are now hits of
+    the page's drum kit (drums.js) in the Play view, with MIDI out on channel 10 (General
+    MIDI's drums), and in the Generate view's player."""
+    with serving([drum_run]) as live, studio_page(browser, live.url + "/#play-view") as page:
+        page.evaluate(STAND_IN_MIDI)
+        assert page.evaluate("window.studioPlay.sound.percussion") is True
+        page.click("#play-start")
+        page.wait_for_function("window.studioPlay.session !== null")
+        page.select_option("#play-midi-out", "out-1")
+        page.keyboard.down("a")
+        page.keyboard.up("a")
+        page.wait_for_function("window.studioPlay.sound.drums > 0"
+                               " && window.standInMidi.sent.length > 0")
+        sent = page.evaluate("window.standInMidi.sent")
+        assert {m[0] for m in sent if m[0] & 0xF0 in (0x80, 0x90)} <= {0x89, 0x99}, sent
+        page.click("#play-stop")
+        page.click("nav a[href='#generate']")
+        page.select_option("#model", "drums")
+        page.fill("#length", "40")
+        page.fill("#seed", "1")
+        page.click("#go")
+        page.wait_for_function("window.studioMusic.drawn > 0")
+        page.click("#play")
+        page.wait_for_function("window.studioMusic.scheduled > 0")
+        assert page.evaluate("window.studioMusic.kit") == "drums"
 
 
 def test_a_plugin_run_is_performed(drum_run, tmp_path):

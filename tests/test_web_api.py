@@ -55,6 +55,7 @@ def test_models_lists_the_runs_named_at_start(client):
     assert by_name["text"]["music"] is False and by_name["text"]["formats"] == ["txt"]
     assert by_name["docs"]["documents"] is True
     assert by_name["melody"]["music"] is True and "mid" in by_name["melody"]["formats"]
+    assert not any(m["percussion"] for m in info["models"])  # a melody plays on the piano
     assert info["limits"]["max_length"] == Limits().max_length
 
 

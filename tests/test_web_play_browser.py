@@ -13,22 +13,18 @@ import io
 
 import mido
 import pytest
-from support_web import music_run, needs_chromium, serving, studio_page, wait_until
+from support_web import (
+    STAND_IN_MIDI,
+    music_run,
+    needs_chromium,
+    serving,
+    studio_page,
+    wait_until,
+)
 
 from creative_rnn import starters
 
 pytestmark = needs_chromium
-
-# a MIDIAccess as Chromium gives one, with one keyboard in and one synth out that records
-STAND_IN_MIDI = """() => {
-  const input = { id: "in-1", name: "stand-in keyboard", onmidimessage: null };
-  const sent = [];
-  const output = { id: "out-1", name: "stand-in synth", send: (data) => sent.push([...data]) };
-  window.standInMidi = { input, output, sent };
-  navigator.requestMIDIAccess = async () => ({
-    inputs: new Map([[input.id, input]]), outputs: new Map([[output.id, output]]),
-    onstatechange: null });
-}"""
 
 
 @pytest.fixture(scope="module")

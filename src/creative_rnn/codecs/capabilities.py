@@ -6,8 +6,8 @@ gets the default, and one that cannot do a thing refuses it with one line ("the 
 cannot ...", ``CapabilityError``). A codec opts in by overriding what it can do:
 
     Writing     formats, default_formats, outputs, writes: files beyond its own format
-    Music       is_music, notes, note_tokens, score_svg, quality: notes for piano rolls,
-                playback and scores; quality figures for ``evaluate``
+    Music       is_music, percussion, notes, note_tokens, score_svg, quality: notes for
+                piano rolls, playback and scores; quality figures for ``evaluate``
     Constraints logits_processors: domain constraints at sampling time (ABC's complete bars)
     Copying     copy_ngram, item_noun, titled, item_title, span_text, token_pitch,
                 pitch_reading: how the copy meter (novelty/) compares and names pieces
@@ -59,6 +59,9 @@ class Music:
     """Items that are notes: piano rolls, playback, scores and music quality figures."""
 
     is_music = False  # items are notes: ``notes`` gives them, outputs include piano rolls
+    # the notes are General MIDI percussion (channel 10): a pitch names a drum, so the
+    # studio plays them on a drum kit, not a piano
+    percussion = False
 
     def notes(self, item: Any) -> list[tuple[int, float, float, int]] | None:
         """Music codecs: (pitch, start_s, end_s, velocity) per note, for piano rolls and

@@ -70,7 +70,8 @@ class Model:
         self.length = DOCUMENT_LENGTH if gen.documents else STREAM_LENGTH
         self.info = {
             "name": name, "codec": gen.codec.name, "documents": gen.documents,
-            "music": self.music, "cell": cfg.get("cell"), "layers": cfg.get("num_layers"),
+            "music": self.music, "percussion": bool(self.music and gen.codec.percussion),
+            "cell": cfg.get("cell"), "layers": cfg.get("num_layers"),
             "hidden": cfg.get("hidden_size"), "vocab": gen.codec.vocab_size,
             "formats": self.formats, "constraints": self.constraints,
             "length": self.length, "prime_example": gen.codec.prime_example,

@@ -45,6 +45,7 @@ class DrumCodec(Codec):
     file_suffix = ".mid"
     formats = ("mid",)
     is_music = True  # its notes draw a piano roll in the studio
+    percussion = True  # and play on a drum kit there (General MIDI channel 10)
     items_per_file = True  # read_items: one track a MIDI file, read in worker processes
     units = ("token", "bar")  # a bar: 4 quarters of steps (4/4)
     prime_example = "KH - H - SH - H - | KH KH H - SH - H -"

@@ -116,7 +116,7 @@ export function initGenerate(studio, onDone) {
     if (samples) markCopies(nodes, samples);
     window.studioGenerate = { samples: samples || [] };  // for the tests: ids and their copies
     samples = samples || ids.map((s) => ({ ids: s, text: null, notes: null }));
-    if (model.music) music.show(samples, model.name);
+    if (model.music) music.show(samples, model.name, model.percussion);
     addDownloads(model, samples);
     addStars(samples);
     onDone(model, samples);

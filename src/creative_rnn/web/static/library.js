@@ -169,8 +169,9 @@ export function initLibrary(studio, write, train) {
     const piece = await detail(p), notes = piece.roll || [];
     $("#lib-music").hidden = false;
     drawRoll($("#lib-roll"), notes);
-    await player.play(notes, (t) => drawRoll($("#lib-roll"), notes, t));
-    window.studioLibrary.played = { id: p.id, scheduled: player.scheduled };
+    const m = studio.models.find((x) => x.name === piece.model);
+    await player.play(notes, (t) => drawRoll($("#lib-roll"), notes, t), Boolean(m && m.percussion));
+    window.studioLibrary.played = { id: p.id, scheduled: player.scheduled, kit: player.kit };
   }
 
   async function score(p) {

@@ -1,6 +1,7 @@
 // Music models: a piano roll drawn on a canvas, the score engraved by the server, and playback
 // with Web Audio oscillators (no plug-ins, no samples fetched: every sound is made in the page).
 import { $, postJSON } from "./api.js";
+import { drumHit } from "./drums.js";
 
 const midiToHz = (p) => 440 * Math.pow(2, (p - 69) / 12);
 
@@ -43,13 +44,14 @@ export function drawRoll(canvas, ns, playhead = null, copied = new Map()) {
   return ns.length;
 }
 
-// A player of notes with Web Audio oscillators: play(notes, onFrame(t or null)) and stop().
-// Exported: the Write view plays its alternatives with it too.
+// A player of notes with Web Audio oscillators: play(notes, onFrame(t or null), percussion)
+// and stop(). Percussion (a codec's General MIDI drums) plays on the drum kit of drums.js.
+// Exported: the Write and Library views play with it too.
 export function makePlayer() {
   let audio = null, voices = [];
-  const player = { scheduled: 0, state: "idle" };
+  const player = { scheduled: 0, state: "idle", kit: "none" };
 
-  player.play = async (ns, onFrame = () => {}) => {
+  player.play = async (ns, onFrame = () => {}, percussion = false) => {
     player.stop();
     if (!ns.length) return;
     audio = audio || new AudioContext();
@@ -57,7 +59,12 @@ export function makePlayer() {
     const t0 = audio.currentTime + 0.05, master = audio.createGain();
     master.gain.value = 0.25;
     master.connect(audio.destination);
+    player.kit = percussion ? "drums" : "tones";
     for (const [pitch, start, end, velocity] of ns) {
+      if (percussion) {
+        voices.push(...drumHit(audio, master, pitch, velocity, t0 + start).sources);
+        continue;
+      }
       const osc = audio.createOscillator(), env = audio.createGain();
       osc.type = "triangle";
       osc.frequency.value = midiToHz(pitch);
@@ -72,7 +79,7 @@ export function makePlayer() {
     }
     player.scheduled = voices.length;
     player.state = audio.state;
-    const length = Math.max(...ns.map((n) => n[2]));
+    const length = Math.max(...ns.map((n) => n[2]));  // (a drum rings on a little after)
     const tick = () => {
       if (!voices.length) return;
       const t = audio.currentTime - t0;
@@ -117,7 +124,7 @@ export async function engrave(img, status, model, ids, stillWanted) {
 }
 
 export function initMusic() {
-  let samples = [], model = null, scoreAsked = 0;
+  let samples = [], model = null, percussion = false, scoreAsked = 0;
   const player = makePlayer();
   // what the tests (and curious users) can read: notes drawn, voices scheduled, audio state,
   // and the score's state and engraved notes
@@ -130,9 +137,10 @@ export function initMusic() {
     hideScore();
   }
 
-  function show(newSamples, modelName) {
+  function show(newSamples, modelName, drums = false) {
     samples = newSamples.filter((s) => s.notes);
     model = modelName;
+    percussion = drums;
     $("#music").hidden = samples.length === 0;
     $("#music-sample").replaceChildren(...samples.map((_, i) => new Option(`${i + 1}`, i)));
     draw();
@@ -192,8 +200,9 @@ export function initMusic() {
   });
 
   async function play() {
-    await player.play(notes(), (t) => draw(t));
+    await player.play(notes(), (t) => draw(t), percussion);
     window.studioMusic.scheduled = player.scheduled;
+    window.studioMusic.kit = player.kit;
     window.studioMusic.state = player.state;
   }
 

@@ -44,6 +44,7 @@ export function initPlay(studio) {
     const option = $("#play-mode").querySelector('option[value="accompany"]');
     option.disabled = !(m && m.live && m.live.accompany);
     if (option.disabled && $("#play-mode").value === "accompany") $("#play-mode").value = "call";
+    sound.percussion = Boolean(m && m.percussion);  // a drum codec's notes: the drum kit
   }
 
   // --- the clock: server seconds -> audio seconds --------------------------------------------

@@ -2,13 +2,18 @@
 // the server with FluidSynth, pitch-shifted between them), else a small synth. Every note has
 // an envelope (a few ms in, a damper-like release out), so nothing clicks; every note started
 // is kept until it has ended, so releaseAll() can end them all, sounding or still scheduled.
+// A model whose codec's notes are percussion (s.percussion) plays on drums.js's kit instead,
+// and its MIDI goes out on channel 10, General MIDI's drums.
 import { getJSON, request } from "./api.js";
+import { drumHit } from "./drums.js";
 
 const ATTACK_S = 0.004, RELEASE_TAU_S = 0.07, CUT_TAU_S = 0.012;
 const midiToHz = (p) => 440 * Math.pow(2, (p - 69) / 12);
 
 export function makeSound() {
-  const s = { ctx: null, kind: "none", scheduled: 0, voices: new Set(), midiOut: null };
+  const s = { ctx: null, kind: "none", scheduled: 0, voices: new Set(), midiOut: null,
+    percussion: false, drums: 0 };
+  const channel = () => (s.percussion ? 9 : 0);  // MIDI channel 10 for drums
   let master = null, samples = null;
 
   // Called from a click (browsers start audio only after a gesture).
@@ -36,6 +41,7 @@ export function makeSound() {
   // A note at audio time `when` (seconds); returns the voice, for noteOff.
   s.noteOn = (pitch, velocity, when, who) => {
     const ctx = s.ctx, t = Math.max(when, ctx.currentTime);
+    if (s.percussion) return drum(pitch, velocity, t, who);
     const gain = ctx.createGain(), level = 0.15 + 0.85 * (velocity / 127);
     gain.gain.setValueAtTime(0, t);
     gain.gain.linearRampToValueAtTime(level, t + ATTACK_S);
@@ -68,11 +74,24 @@ export function makeSound() {
     sources[0].onended = () => { s.voices.delete(voice); gain.disconnect(); };
     s.voices.add(voice);
     s.scheduled += 1;
-    midiSend([0x90, pitch, velocity], t);
+    midiSend([0x90 | channel(), pitch, velocity], t);
     if (!samples) voice.stopAt = t + 30;  // a synth note nobody ends stops on its own
     if (voice.stopAt) sources.forEach((src) => src.stop(voice.stopAt));
     return voice;
   };
+
+  // A drum hit: it rings for its own time (a note-off does not damp it; releaseAll does).
+  function drum(pitch, velocity, t, who) {
+    const hit = drumHit(s.ctx, master, pitch, velocity, t);
+    const voice = { pitch, who, when: t, gain: hit.gain, sources: hit.sources, released: false,
+      drum: true };
+    hit.sources[0].onended = () => s.voices.delete(voice);
+    s.voices.add(voice);
+    s.scheduled += 1;
+    s.drums += 1;
+    midiSend([0x90 | channel(), pitch, velocity], t);
+    return voice;
+  }
 
   // Release `voice` at audio time `when` (or now), over `tau` seconds.
   s.noteOff = (voice, when = 0, tau = RELEASE_TAU_S) => {
@@ -80,6 +99,10 @@ export function makeSound() {
     const ctx = s.ctx, t = Math.max(when, ctx.currentTime);
     voice.released = true;
     voice.end = t;
+    if (voice.drum && tau !== CUT_TAU_S) {  // let it ring
+      midiSend([0x80 | channel(), voice.pitch, 0], t);
+      return;
+    }
     if (t < voice.when + ATTACK_S) {  // released before it was heard: never sound it
       voice.sources.forEach((src) => src.stop(Math.max(ctx.currentTime, voice.when)));
     } else {
@@ -87,7 +110,7 @@ export function makeSound() {
       voice.gain.gain.setTargetAtTime(0, t, tau);
       voice.sources.forEach((src) => src.stop(t + tau * 8));
     }
-    midiSend([0x80, voice.pitch, 0], t);
+    midiSend([0x80 | channel(), voice.pitch, 0], t);
   };
 
   // End every note `who` started ("player", "model", or all), sounding or scheduled.
@@ -98,7 +121,7 @@ export function makeSound() {
       if (!v.released) n += 1;
       s.noteOff(v, 0, CUT_TAU_S);
     }
-    if (!who && s.midiOut) s.midiOut.send([0xB0, 123, 0]);  // all notes off on the synth
+    if (!who && s.midiOut) s.midiOut.send([0xB0 | channel(), 123, 0]);  // all notes off
     return n;
   };
 

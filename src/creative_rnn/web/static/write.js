@@ -226,14 +226,14 @@ export function initWrite(studio) {
       prob.className = "prob";
       prob.textContent = percent(a.prob);
       li.append(pick, prob);
-      if (m && m.music && a.notes) li.append(roll(a.notes, i));
+      if (m && m.music && a.notes) li.append(roll(a.notes, i, m.percussion));
       return li;
     });
     $("#write-alternatives").replaceChildren(...items);
   }
 
   // A small piano roll of what one alternative adds, starting at its first note; click plays.
-  function roll(notes, i) {
+  function roll(notes, i, percussion) {
     const canvas = document.createElement("canvas");
     canvas.width = 220; canvas.height = 60;
     canvas.className = "alt-roll";
@@ -244,7 +244,7 @@ export function initWrite(studio) {
     drawRoll(canvas, ns);
     canvas.title = "play";
     canvas.addEventListener("click", async () => {
-      await player.play(ns, (t) => drawRoll(canvas, ns, t));
+      await player.play(ns, (t) => drawRoll(canvas, ns, t), percussion);
       canvas.dataset.scheduled = player.scheduled;
     });
     return canvas;

@@ -63,9 +63,14 @@ def run_notebook(name: str, tmp_path: Path, **params) -> dict:
         line = re.compile(rf"^{key} = .*$", re.M)
         assert line.search(cell.source), f"{name}: no parameter {key}"
         cell.source = line.sub(lambda _, k=key, v=value: f"{k} = {v!r}", cell.source)
-    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, km=kernel_manager(tmp_path),
+    km = kernel_manager(tmp_path)
+    client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT_S, km=km,
                                      resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute()  # raises CellExecutionError, with the cell and its traceback, on error
+    try:
+        client.execute()  # raises CellExecutionError, with the cell and its traceback, on error
+    finally:  # nbclient shuts down only kernels it made itself: each kernel stayed to the end
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     last = [c for c in nb.cells if c.cell_type == "code"][-1]
     text = "".join(o.get("text", "") for o in last.outputs if o.output_type == "stream")
     found = re.search(r"^RESULTS (.*)$", text, re.M)

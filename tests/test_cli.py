@@ -68,6 +68,8 @@ def _one_line_error(code, err, *fragments):
     ("startrek", ["train", "{tmp}/t.txt", "--out", "{tmp}/r", "--set", "lr=fast"],
      ["lr", "expects float"]),
     ("startrek", ["train", "{tmp}/t.txt"], ["--out"]),
+    ("startrek", ["train", "{tmp}/t.txt", "--out", "{tmp}/r", "--codec-opt", "loud"],
+     ["--codec-opt 'loud' is not key=value"]),
     (None, ["train", "--resume", "{tmp}/none"], ["does not exist"]),
     (None, ["sample", "{tmp}/none"], ["does not exist"]),
 ])

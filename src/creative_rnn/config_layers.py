@@ -24,13 +24,14 @@ _MODEL_KEYS = {f.name for f in fields(ModelConfig)} - {"vocab_size", "output_siz
 _TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
 
 
-def parse_set(pairs: list[str]) -> dict[str, str]:
-    """Parse ``key=value`` strings from ``--set``."""
+def parse_set(pairs: list[str], flag: str = "--set", example: str = "hidden_size=256"
+              ) -> dict[str, str]:
+    """Parse ``key=value`` strings from ``--set`` (or another ``flag`` of such pairs)."""
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set {pair!r} is not key=value (e.g. --set hidden_size=256)")
+            raise ConfigError(f"{flag} {pair!r} is not key=value (e.g. {flag} {example})")
         out[key.strip()] = value.strip()
     return out
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import MAX_COUNT, MAX_SEED
-from ..errors import UserError
+from ..config_layers import parse_set
 
 
 def real(low: float = -math.inf, high: float = math.inf, low_open: bool = False,
@@ -62,14 +62,11 @@ SEED_HELP = "seed of the draws, for a repeatable result"
 def parse_codec_options(pairs: list[str]) -> dict[str, Any]:
     """``key=value`` strings with JSON values (bare words stay strings)."""
     out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--codec-opt {pair!r} is not key=value (e.g. performers=2)")
+    for key, value in parse_set(pairs, "--codec-opt", "performers=2").items():
         try:
-            out[key.strip()] = json.loads(value)
+            out[key] = json.loads(value)
         except json.JSONDecodeError:
-            out[key.strip()] = value
+            out[key] = value
     return out
 
 

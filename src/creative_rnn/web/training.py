@@ -284,12 +284,12 @@ def _train(job: Job, studio) -> None:
             job.status = "running"
         job.progress = {"what": "preparing the corpus and the model", "done": None,
                         "total": None}
-        paced = "the studio (news on the page at least every 100 steps)"
+        pacing = dict(eval_every=every, checkpoint_every=every, eval_max_tokens=20_000,
+                      log_every=max(1, min(10, steps // 40)))
         said = {k: job.form for k in spec} | dict.fromkeys(
-            ("eval_every", "checkpoint_every", "eval_max_tokens", "log_every"), paced)
-        result = job.trainer(**spec, eval_every=every, checkpoint_every=every,
-                             eval_max_tokens=20_000, log_every=max(1, min(10, steps // 40)),
-                             progress_bar=False, stop=job.stop, override_sources=said)
+            pacing, "the studio (news on the page at least every 100 steps)")
+        result = job.trainer(**spec, **pacing, progress_bar=False, stop=job.stop,
+                             override_sources=said)
         job.warning = public(result.warning) if result.warning else None
         # served first, finished second: a page that sees the job end asks for the models at
         # once, and under load it found the run not yet served

@@ -33,8 +33,8 @@ function noise(ctx) {
   return noiseFor.get(ctx);
 }
 
-// One hit of drum `pitch` at audio time `t` into `dest`; returns {sources, end} (the sources
-// to stop early, and when the hit has died away).
+// One hit of drum `pitch` at audio time `t` into `dest`; returns {sources, gain}: the sources
+// (each stops by itself once the hit has died away) and the hit's gain, to cut it early.
 export function drumHit(ctx, dest, pitch, velocity, t) {
   let [body, fall, filterHz, filterType, decay, share] = FAMILY.get(pitch) || OTHER;
   if (TOMS.includes(pitch)) {  // low floor tom (41) up to high tom (50)
@@ -67,5 +67,5 @@ export function drumHit(ctx, dest, pitch, velocity, t) {
   }
   for (const src of sources) { src.start(t); src.stop(end); }
   sources[0].addEventListener("ended", () => out.disconnect());
-  return { sources, gain: out, end };
+  return { sources, gain: out };
 }
